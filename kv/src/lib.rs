@@ -1,0 +1,1 @@
+//! Storage node of TinyKV. The raftstore lands here (see DESIGN.md).

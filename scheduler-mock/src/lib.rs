@@ -1,0 +1,1 @@
+//! The mock scheduler used by the test cluster.

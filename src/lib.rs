@@ -1,0 +1,1 @@
+//! Root package: owns the raftstore integration suites under `tests/`.

@@ -1,0 +1,1 @@
+//! The in-process test cluster for the raftstore suites.
