@@ -38,9 +38,11 @@ pub use proto::eraftpb;
 pub use crate::errors::{Error, Result, StorageError};
 pub use crate::log::RaftLog;
 pub use crate::raft::{Config, Progress, Raft, StateType, NONE};
-pub use crate::rawnode::{Ready, RawNode, SoftState};
+pub use crate::rawnode::{RawNode, Ready, SoftState};
 pub use crate::storage::{MemoryStorage, Storage};
 
+#[cfg(test)]
+mod test_harness;
 #[cfg(test)]
 mod raft_paper_test;
 #[cfg(test)]

@@ -64,6 +64,12 @@ impl MemoryStorageCore {
         &self.hard_state
     }
 
+    /// The raw entry array, dummy first; tests build odd logs with it.
+    #[cfg(test)]
+    pub(crate) fn ents_mut(&mut self) -> &mut Vec<Entry> {
+        &mut self.ents
+    }
+
     /// Replaces the contents with `snap`; refused unless it is newer.
     pub fn apply_snapshot(&mut self, snap: Snapshot) -> Result<()> {
         let have = snapshot_metadata(&self.snapshot).index;
@@ -71,7 +77,11 @@ impl MemoryStorageCore {
         if have >= meta.index {
             return Err(StorageError::SnapOutOfDate.into());
         }
-        self.ents = vec![Entry { index: meta.index, term: meta.term, ..Default::default() }];
+        self.ents = vec![Entry {
+            index: meta.index,
+            term: meta.term,
+            ..Default::default()
+        }];
         self.snapshot = snap;
         Ok(())
     }
@@ -98,7 +108,10 @@ impl MemoryStorageCore {
         if let Some(cs) = cs {
             meta.conf_state = Some(cs);
         }
-        self.snapshot = Snapshot { data, metadata: Some(meta) };
+        self.snapshot = Snapshot {
+            data,
+            metadata: Some(meta),
+        };
         Ok(self.snapshot.clone())
     }
 
@@ -178,7 +191,9 @@ impl MemoryStorage {
             },
             ents: vec![Entry::default()],
         };
-        MemoryStorage { core: Arc::new(RwLock::new(core)) }
+        MemoryStorage {
+            core: Arc::new(RwLock::new(core)),
+        }
     }
 
     /// An empty storage whose initial membership is `nodes`.
@@ -225,7 +240,9 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     fn initial_state(&self) -> Result<(HardState, ConfState)> {
         let core = self.rl();
-        let cs = snapshot_metadata(&core.snapshot).conf_state.unwrap_or_default();
+        let cs = snapshot_metadata(&core.snapshot)
+            .conf_state
+            .unwrap_or_default();
         Ok((core.hard_state.clone(), cs))
     }
 
@@ -275,5 +292,8 @@ impl Storage for MemoryStorage {
 /// True for the errors a caller is expected to handle (log compacted or
 /// not there yet), as opposed to a broken storage.
 pub fn is_expected_storage_error(e: &Error) -> bool {
-    matches!(e, Error::Store(StorageError::Compacted | StorageError::Unavailable))
+    matches!(
+        e,
+        Error::Store(StorageError::Compacted | StorageError::Unavailable)
+    )
 }

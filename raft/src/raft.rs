@@ -1,0 +1,790 @@
+//! The Raft state machine: elections, log replication, snapshots, leader
+//! transfer and single-step membership change.
+//!
+//! [`Raft`] does no I/O and reads no clock. Time arrives through
+//! [`Raft::tick`], input through [`Raft::step`], and output accumulates in
+//! [`Raft::msgs`] and the [`RaftLog`], from where [`RawNode`](crate::RawNode)
+//! hands it to the application.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::eraftpb::{
+    ConfChange, ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot,
+};
+use crate::errors::{Error, Result, StorageError};
+use crate::log::RaftLog;
+use crate::rawnode::SoftState;
+use crate::storage::Storage;
+
+/// The id that stands for "no node" (no leader, no vote).
+pub const NONE: u64 = 0;
+
+/// The role a node currently plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateType {
+    #[default]
+    Follower,
+    Candidate,
+    Leader,
+}
+
+impl fmt::Display for StateType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            StateType::Follower => "StateFollower",
+            StateType::Candidate => "StateCandidate",
+            StateType::Leader => "StateLeader",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Parameters of one raft node.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// This node's id; must not be [`NONE`].
+    pub id: u64,
+    /// The initial members. Only for tests and bootstrapping: when empty,
+    /// the membership comes from the storage's `ConfState`.
+    pub peers: Vec<u64>,
+    /// Ticks without hearing from a leader before a follower campaigns. The
+    /// actual timeout is drawn from `[election_tick, 2 * election_tick)`.
+    pub election_tick: usize,
+    /// Ticks between a leader's heartbeats.
+    pub heartbeat_tick: usize,
+    /// The last index the application applied before a restart; entries up
+    /// to it are not handed out again.
+    pub applied: u64,
+    /// Seed of the node's random number generator (election timeouts). Zero
+    /// derives one from `id`, which keeps runs reproducible; an embedding
+    /// that wants different timeouts per incarnation passes its own.
+    pub seed: u64,
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<()> {
+        if self.id == NONE {
+            return Err(Error::ConfigInvalid("cannot use none as id".into()));
+        }
+        if self.heartbeat_tick == 0 {
+            return Err(Error::ConfigInvalid(
+                "heartbeat tick must be greater than 0".into(),
+            ));
+        }
+        if self.election_tick <= self.heartbeat_tick {
+            return Err(Error::ConfigInvalid(
+                "election tick must be greater than heartbeat tick".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A leader's view of one follower's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Highest index known to be replicated on the follower.
+    pub matched: u64,
+    /// Index of the next entry to send.
+    pub next: u64,
+}
+
+/// SplitMix64: small, fast and good enough to spread election timeouts.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+pub struct Raft<T: Storage> {
+    pub id: u64,
+    pub term: u64,
+    pub vote: u64,
+    pub raft_log: RaftLog<T>,
+    /// Replication progress of every member, this node included.
+    pub prs: HashMap<u64, Progress>,
+    pub state: StateType,
+    /// Votes received in the current election (`true` = granted).
+    pub votes: HashMap<u64, bool>,
+    /// Messages to send, drained by the application.
+    pub msgs: Vec<Message>,
+    /// The leader this node follows, or [`NONE`].
+    pub lead: u64,
+    pub heartbeat_timeout: usize,
+    pub election_timeout: usize,
+    /// Ticks since the last heartbeat (leader only).
+    pub heartbeat_elapsed: usize,
+    /// Ticks since the last election timeout reset. On a leader it measures
+    /// how long a leadership transfer has been pending.
+    pub election_elapsed: usize,
+    /// The node leadership is being handed to, or [`NONE`]. While set, the
+    /// leader accepts no proposals.
+    pub lead_transferee: u64,
+    /// Index of the latest conf change in the log. A new one is accepted
+    /// only once this has been applied.
+    pub pending_conf_index: u64,
+    randomized_election_timeout: usize,
+    rng: Rng,
+}
+
+impl<T: Storage> Raft<T> {
+    /// Creates a node from `c`, restoring term, vote, commit index and
+    /// membership from `storage`. It starts as a follower.
+    pub fn new(c: &Config, storage: T) -> Result<Self> {
+        c.validate()?;
+        let (hs, cs) = storage.initial_state()?;
+        let peers = if c.peers.is_empty() {
+            cs.nodes.clone()
+        } else {
+            c.peers.clone()
+        };
+        let mut raft_log = RaftLog::new(storage);
+        if c.applied > 0 {
+            raft_log.applied = c.applied;
+        }
+        let seed = if c.seed != 0 {
+            c.seed
+        } else {
+            c.id.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let mut r = Raft {
+            id: c.id,
+            term: 0,
+            vote: NONE,
+            prs: HashMap::new(),
+            state: StateType::Follower,
+            votes: HashMap::new(),
+            msgs: Vec::new(),
+            lead: NONE,
+            heartbeat_timeout: c.heartbeat_tick,
+            election_timeout: c.election_tick,
+            heartbeat_elapsed: 0,
+            election_elapsed: 0,
+            lead_transferee: NONE,
+            pending_conf_index: 0,
+            randomized_election_timeout: c.election_tick,
+            rng: Rng(seed),
+            raft_log,
+        };
+        let next = r.raft_log.last_index() + 1;
+        for id in peers {
+            r.prs.insert(id, Progress { matched: 0, next });
+        }
+        if hs != HardState::default() {
+            r.term = hs.term;
+            r.vote = hs.vote;
+            r.raft_log.committed = hs.commit;
+        }
+        r.become_follower(r.term, NONE);
+        Ok(r)
+    }
+
+    pub fn soft_state(&self) -> SoftState {
+        SoftState {
+            lead: self.lead,
+            raft_state: self.state,
+        }
+    }
+
+    pub fn hard_state(&self) -> HardState {
+        HardState {
+            term: self.term,
+            vote: self.vote,
+            commit: self.raft_log.committed,
+        }
+    }
+
+    /// Takes the messages produced so far.
+    pub fn read_messages(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.msgs)
+    }
+
+    /// Sorted ids of the current members.
+    pub fn nodes(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.prs.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn quorum(&self) -> usize {
+        self.prs.len() / 2 + 1
+    }
+
+    fn send(&mut self, mut m: Message) {
+        m.from = self.id;
+        if m.term == 0 {
+            m.term = self.term;
+        }
+        self.msgs.push(m);
+    }
+
+    fn message(to: u64, t: MessageType) -> Message {
+        Message {
+            msg_type: t as i32,
+            to,
+            ..Default::default()
+        }
+    }
+
+    /// Sends `to` the entries it lacks, or a snapshot when they have been
+    /// compacted away. Returns false if nothing could be sent (unknown peer,
+    /// or a snapshot still being generated).
+    pub fn send_append(&mut self, to: u64) -> bool {
+        let Some(pr) = self.prs.get(&to).copied() else {
+            return false;
+        };
+        let prev_index = pr.next - 1;
+        let (prev_term, entries) = match (
+            self.raft_log.term(prev_index),
+            self.raft_log.entries_from(pr.next),
+        ) {
+            (Ok(t), Ok(ents)) => (t, ents),
+            _ => return self.send_snapshot(to),
+        };
+        let mut m = Self::message(to, MessageType::MsgAppend);
+        m.index = prev_index;
+        m.log_term = prev_term;
+        m.entries = entries;
+        m.commit = self.raft_log.committed;
+        self.send(m);
+        true
+    }
+
+    fn send_snapshot(&mut self, to: u64) -> bool {
+        let snap = match self.raft_log.storage.snapshot() {
+            Ok(s) => s,
+            Err(Error::Store(StorageError::SnapshotTemporarilyUnavailable)) => return false,
+            Err(e) => panic!("{} failed to get snapshot for {}: {}", self.id, to, e),
+        };
+        let index = snap.metadata.as_ref().map_or(0, |m| m.index);
+        assert!(index != 0, "{} got an empty snapshot from storage", self.id);
+        let mut m = Self::message(to, MessageType::MsgSnapshot);
+        m.snapshot = Some(snap);
+        self.send(m);
+        if let Some(pr) = self.prs.get_mut(&to) {
+            pr.next = index + 1;
+        }
+        true
+    }
+
+    /// Sends a heartbeat. It carries a commit index only as far as `to` is
+    /// known to match, so it never makes a follower commit entries it may
+    /// not share with the leader.
+    pub fn send_heartbeat(&mut self, to: u64) {
+        let matched = self.prs.get(&to).map_or(0, |p| p.matched);
+        let mut m = Self::message(to, MessageType::MsgHeartbeat);
+        m.commit = matched.min(self.raft_log.committed);
+        self.send(m);
+    }
+
+    fn bcast_append(&mut self) {
+        for id in self.nodes() {
+            if id != self.id {
+                self.send_append(id);
+            }
+        }
+    }
+
+    fn bcast_heartbeat(&mut self) {
+        for id in self.nodes() {
+            if id != self.id {
+                self.send_heartbeat(id);
+            }
+        }
+    }
+
+    /// Advances logical time by one tick.
+    pub fn tick(&mut self) {
+        match self.state {
+            StateType::Leader => {
+                self.heartbeat_elapsed += 1;
+                if self.heartbeat_elapsed >= self.heartbeat_timeout {
+                    self.heartbeat_elapsed = 0;
+                    let _ = self.step(Self::message(self.id, MessageType::MsgBeat));
+                }
+                self.election_elapsed += 1;
+                if self.election_elapsed >= self.election_timeout {
+                    self.election_elapsed = 0;
+                    // A transfer that has not completed within an election
+                    // timeout is given up, so proposals flow again.
+                    self.lead_transferee = NONE;
+                }
+            }
+            StateType::Follower | StateType::Candidate => {
+                self.election_elapsed += 1;
+                if self.election_elapsed >= self.randomized_election_timeout {
+                    self.election_elapsed = 0;
+                    let _ = self.step(Self::message(self.id, MessageType::MsgHup));
+                }
+            }
+        }
+    }
+
+    fn reset(&mut self, term: u64) {
+        if self.term != term {
+            self.term = term;
+            self.vote = NONE;
+        }
+        self.lead = NONE;
+        self.election_elapsed = 0;
+        self.heartbeat_elapsed = 0;
+        self.randomized_election_timeout =
+            self.election_timeout + (self.rng.next_u64() % self.election_timeout as u64) as usize;
+        self.votes.clear();
+        self.lead_transferee = NONE;
+    }
+
+    pub fn become_follower(&mut self, term: u64, lead: u64) {
+        self.reset(term);
+        self.state = StateType::Follower;
+        self.lead = lead;
+    }
+
+    pub fn become_candidate(&mut self) {
+        assert!(
+            self.state != StateType::Leader,
+            "invalid transition [leader -> candidate]"
+        );
+        self.reset(self.term + 1);
+        self.state = StateType::Candidate;
+        self.vote = self.id;
+        self.votes.insert(self.id, true);
+    }
+
+    /// Takes office: resets every follower's progress and appends an empty
+    /// entry of the new term, which commits everything before it once it is
+    /// replicated.
+    pub fn become_leader(&mut self) {
+        assert!(
+            self.state != StateType::Follower,
+            "invalid transition [follower -> leader]"
+        );
+        let term = self.term;
+        self.reset(term);
+        self.state = StateType::Leader;
+        self.lead = self.id;
+        let last = self.raft_log.last_index();
+        for pr in self.prs.values_mut() {
+            *pr = Progress {
+                matched: 0,
+                next: last + 1,
+            };
+        }
+        // A conf change the previous leader appended but nobody applied yet
+        // still counts as pending.
+        self.pending_conf_index = self
+            .raft_log
+            .slice(self.raft_log.applied + 1, last + 1)
+            .iter()
+            .rev()
+            .find(|e| e.entry_type == EntryType::EntryConfChange as i32)
+            .map_or(0, |e| e.index);
+        self.append_entries(vec![Entry::default()]);
+        self.bcast_append();
+        self.maybe_commit();
+    }
+
+    /// Stamps `ents` with the current term and the next indexes and appends
+    /// them to the leader's own log.
+    fn append_entries(&mut self, mut ents: Vec<Entry>) {
+        let mut index = self.raft_log.last_index();
+        for e in &mut ents {
+            index += 1;
+            e.term = self.term;
+            e.index = index;
+        }
+        self.raft_log.append(&ents);
+        if let Some(pr) = self.prs.get_mut(&self.id) {
+            pr.matched = index;
+            pr.next = index + 1;
+        }
+    }
+
+    /// Commits the highest index stored on a quorum, if it belongs to the
+    /// current term (older entries commit only indirectly). Returns true if
+    /// the commit index moved.
+    fn maybe_commit(&mut self) -> bool {
+        if self.prs.is_empty() {
+            return false;
+        }
+        let mut matched: Vec<u64> = self.prs.values().map(|p| p.matched).collect();
+        matched.sort_unstable_by(|a, b| b.cmp(a));
+        let n = matched[self.quorum() - 1];
+        if n > self.raft_log.committed && self.raft_log.match_term(n, self.term) {
+            self.raft_log.commit_to(n);
+            return true;
+        }
+        false
+    }
+
+    /// The entry point for every message, local or remote.
+    pub fn step(&mut self, m: Message) -> Result<()> {
+        let msg_type = m.msg_type();
+        if m.term > self.term {
+            let lead = match msg_type {
+                MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
+                    m.from
+                }
+                _ => NONE,
+            };
+            self.become_follower(m.term, lead);
+        } else if m.term != 0 && m.term < self.term {
+            // A stale leader learns of the newer term from our answer.
+            match msg_type {
+                MessageType::MsgHeartbeat => {
+                    self.send(Self::message(m.from, MessageType::MsgHeartbeatResponse))
+                }
+                MessageType::MsgAppend => {
+                    let mut resp = Self::message(m.from, MessageType::MsgAppendResponse);
+                    resp.reject = true;
+                    self.send(resp);
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+
+        match msg_type {
+            MessageType::MsgHup => {
+                self.campaign();
+                return Ok(());
+            }
+            MessageType::MsgRequestVote => {
+                self.handle_request_vote(m);
+                return Ok(());
+            }
+            MessageType::MsgTimeoutNow => {
+                // Only a member may take over, and only from a leader's word.
+                if self.state != StateType::Leader && self.prs.contains_key(&self.id) {
+                    self.campaign();
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+
+        match self.state {
+            StateType::Follower => self.step_follower(m),
+            StateType::Candidate => self.step_candidate(m),
+            StateType::Leader => self.step_leader(m),
+        }
+    }
+
+    fn campaign(&mut self) {
+        if self.state == StateType::Leader || !self.prs.contains_key(&self.id) {
+            return;
+        }
+        self.become_candidate();
+        if self.votes_granted() >= self.quorum() {
+            self.become_leader();
+            return;
+        }
+        let (index, log_term) = (self.raft_log.last_index(), self.raft_log.last_term());
+        for id in self.nodes() {
+            if id != self.id {
+                let mut m = Self::message(id, MessageType::MsgRequestVote);
+                m.index = index;
+                m.log_term = log_term;
+                self.send(m);
+            }
+        }
+    }
+
+    fn votes_granted(&self) -> usize {
+        self.votes.values().filter(|&&v| v).count()
+    }
+
+    fn handle_request_vote(&mut self, m: Message) {
+        let can_vote = self.vote == m.from || (self.vote == NONE && self.lead == NONE);
+        let up_to_date = m.log_term > self.raft_log.last_term()
+            || (m.log_term == self.raft_log.last_term() && m.index >= self.raft_log.last_index());
+        let mut resp = Self::message(m.from, MessageType::MsgRequestVoteResponse);
+        if can_vote && up_to_date {
+            self.vote = m.from;
+            self.election_elapsed = 0;
+        } else {
+            resp.reject = true;
+        }
+        self.send(resp);
+    }
+
+    fn step_follower(&mut self, m: Message) -> Result<()> {
+        match m.msg_type() {
+            MessageType::MsgPropose => return Err(Error::ProposalDropped),
+            MessageType::MsgAppend => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_append_entries(m);
+            }
+            MessageType::MsgHeartbeat => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_heartbeat(m);
+            }
+            MessageType::MsgSnapshot => {
+                self.election_elapsed = 0;
+                self.lead = m.from;
+                self.handle_snapshot(m);
+            }
+            MessageType::MsgTransferLeader => {
+                if self.lead != NONE {
+                    let mut fwd = m;
+                    fwd.to = self.lead;
+                    self.msgs.push(fwd);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn step_candidate(&mut self, m: Message) -> Result<()> {
+        match m.msg_type() {
+            MessageType::MsgPropose => return Err(Error::ProposalDropped),
+            MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
+                // Someone won this term: follow them.
+                self.become_follower(m.term, m.from);
+                return self.step_follower(m);
+            }
+            MessageType::MsgRequestVoteResponse => {
+                self.votes.insert(m.from, !m.reject);
+                let granted = self.votes_granted();
+                let rejected = self.votes.len() - granted;
+                if granted >= self.quorum() {
+                    self.become_leader();
+                } else if rejected >= self.quorum() {
+                    self.become_follower(self.term, NONE);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn step_leader(&mut self, m: Message) -> Result<()> {
+        match m.msg_type() {
+            MessageType::MsgBeat => self.bcast_heartbeat(),
+            MessageType::MsgPropose => self.propose(m.entries)?,
+            MessageType::MsgAppendResponse => self.handle_append_response(m),
+            MessageType::MsgHeartbeatResponse => {
+                let lagging = self
+                    .prs
+                    .get(&m.from)
+                    .is_some_and(|p| p.matched < self.raft_log.last_index());
+                if lagging {
+                    self.send_append(m.from);
+                }
+            }
+            MessageType::MsgTransferLeader => self.handle_transfer_leader(m.from),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn propose(&mut self, ents: Vec<Entry>) -> Result<()> {
+        if self.lead_transferee != NONE || !self.prs.contains_key(&self.id) {
+            return Err(Error::ProposalDropped);
+        }
+        let mut index = self.raft_log.last_index();
+        for e in &ents {
+            index += 1;
+            if e.entry_type == EntryType::EntryConfChange as i32 {
+                // One membership change at a time: the next may only be
+                // proposed once the previous one has been applied.
+                if self.pending_conf_index > self.raft_log.applied {
+                    return Err(Error::ProposalDropped);
+                }
+                self.pending_conf_index = index;
+            }
+        }
+        self.append_entries(ents);
+        self.bcast_append();
+        self.maybe_commit();
+        Ok(())
+    }
+
+    fn handle_append_response(&mut self, m: Message) {
+        let Some(pr) = self.prs.get_mut(&m.from) else {
+            return;
+        };
+        if m.reject {
+            // `m.index` is the follower's hint: the last index at which its
+            // log may still agree with ours.
+            let next = (m.index + 1)
+                .min(pr.next.saturating_sub(1))
+                .max(pr.matched + 1);
+            if next < pr.next {
+                pr.next = next;
+                self.send_append(m.from);
+            }
+            return;
+        }
+        if m.index > pr.matched {
+            pr.matched = m.index;
+            pr.next = pr.next.max(m.index + 1);
+            let matched = pr.matched;
+            if self.maybe_commit() {
+                self.bcast_append();
+            } else if matched < self.raft_log.last_index() {
+                self.send_append(m.from);
+            }
+        }
+        if m.from == self.lead_transferee
+            && self
+                .prs
+                .get(&m.from)
+                .is_some_and(|p| p.matched == self.raft_log.last_index())
+        {
+            self.send(Self::message(m.from, MessageType::MsgTimeoutNow));
+        }
+    }
+
+    fn handle_transfer_leader(&mut self, transferee: u64) {
+        if transferee == self.id {
+            // Transferring to ourselves cancels a pending transfer.
+            self.lead_transferee = NONE;
+            return;
+        }
+        if !self.prs.contains_key(&transferee) || self.lead_transferee == transferee {
+            return;
+        }
+        self.lead_transferee = transferee;
+        self.election_elapsed = 0;
+        if self.prs[&transferee].matched == self.raft_log.last_index() {
+            self.send(Self::message(transferee, MessageType::MsgTimeoutNow));
+        } else {
+            self.send_append(transferee);
+        }
+    }
+
+    /// Handles a leader's MsgAppend: checks that our log holds the entry
+    /// preceding the new ones, resolves conflicts, appends, and commits up to
+    /// what the leader committed among the entries it sent.
+    pub fn handle_append_entries(&mut self, m: Message) {
+        let mut resp = Self::message(m.from, MessageType::MsgAppendResponse);
+        let committed = self.raft_log.committed;
+        if m.index > self.raft_log.last_index() {
+            resp.reject = true;
+            resp.index = self.raft_log.last_index();
+            self.send(resp);
+            return;
+        }
+        if m.index >= committed && !self.raft_log.match_term(m.index, m.log_term) {
+            resp.reject = true;
+            resp.index = self.conflict_hint(m.index);
+            self.send(resp);
+            return;
+        }
+        // Entries at or below our commit index are already ours; of the
+        // rest, skip those we already have and overwrite from the first
+        // conflict on.
+        let mut first_new = m.entries.len();
+        for (i, e) in m.entries.iter().enumerate() {
+            if e.index <= committed || self.raft_log.match_term(e.index, e.term) {
+                continue;
+            }
+            first_new = i;
+            break;
+        }
+        if first_new < m.entries.len() {
+            self.raft_log.append(&m.entries[first_new..]);
+        }
+        let last_new = m.index + m.entries.len() as u64;
+        let commit = m.commit.min(last_new);
+        if commit > self.raft_log.committed {
+            self.raft_log.commit_to(commit);
+        }
+        resp.index = last_new;
+        self.send(resp);
+    }
+
+    /// Where a leader should look next when our entry at `index` conflicts
+    /// with its own: before the whole run of entries sharing that entry's
+    /// term, but never below the commit index.
+    fn conflict_hint(&self, index: u64) -> u64 {
+        let Ok(term) = self.raft_log.term(index) else {
+            return index - 1;
+        };
+        let floor = self.raft_log.committed.max(self.raft_log.first_index());
+        let mut i = index;
+        while i > floor && self.raft_log.match_term(i - 1, term) {
+            i -= 1;
+        }
+        i - 1
+    }
+
+    pub fn handle_heartbeat(&mut self, m: Message) {
+        if m.commit > self.raft_log.committed {
+            self.raft_log
+                .commit_to(m.commit.min(self.raft_log.last_index()));
+        }
+        self.send(Self::message(m.from, MessageType::MsgHeartbeatResponse));
+    }
+
+    /// Replaces our log by the leader's snapshot unless we already have
+    /// everything it covers.
+    pub fn handle_snapshot(&mut self, m: Message) {
+        let mut resp = Self::message(m.from, MessageType::MsgAppendResponse);
+        let snap: Snapshot = m.snapshot.unwrap_or_default();
+        let meta = snap.metadata.clone().unwrap_or_default();
+        if meta.index <= self.raft_log.committed {
+            resp.index = self.raft_log.committed;
+            self.send(resp);
+            return;
+        }
+        self.lead = m.from;
+        let cs: ConfState = meta.conf_state.clone().unwrap_or_default();
+        self.prs.clear();
+        for id in cs.nodes {
+            self.prs.insert(
+                id,
+                Progress {
+                    matched: 0,
+                    next: meta.index + 1,
+                },
+            );
+        }
+        self.raft_log.restore(snap);
+        resp.index = self.raft_log.last_index();
+        self.send(resp);
+    }
+
+    /// Adds `id` to the membership (a no-op if it is a member).
+    pub fn add_node(&mut self, id: u64) {
+        let next = self.raft_log.last_index() + 1;
+        self.prs.entry(id).or_insert(Progress { matched: 0, next });
+    }
+
+    /// Removes `id` from the membership. The quorum shrinks, so entries
+    /// waiting on the removed node may commit now.
+    pub fn remove_node(&mut self, id: u64) {
+        self.prs.remove(&id);
+        if self.lead_transferee == id {
+            self.lead_transferee = NONE;
+        }
+        if self.state == StateType::Leader && !self.prs.is_empty() && self.maybe_commit() {
+            self.bcast_append();
+        }
+    }
+
+    /// Applies a conf change and returns the membership after it.
+    pub fn apply_conf_change(&mut self, cc: &ConfChange) -> ConfState {
+        if cc.node_id != NONE {
+            match cc.change_type() {
+                crate::eraftpb::ConfChangeType::AddNode => self.add_node(cc.node_id),
+                crate::eraftpb::ConfChangeType::RemoveNode => self.remove_node(cc.node_id),
+            }
+        }
+        ConfState {
+            nodes: self.nodes(),
+        }
+    }
+}

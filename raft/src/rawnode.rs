@@ -1,0 +1,189 @@
+//! The application-facing wrapper of [`Raft`]: it feeds input in and hands
+//! output out as a [`Ready`].
+
+use prost::Message as _;
+
+use crate::eraftpb::{
+    ConfChange, ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot,
+};
+use crate::errors::{Error, Result};
+use crate::raft::{Config, Progress, Raft, StateType};
+use crate::storage::Storage;
+use crate::util::{is_local_msg, is_response_msg};
+
+/// State that changes often and needs no persistence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SoftState {
+    pub lead: u64,
+    pub raft_state: StateType,
+}
+
+/// What the application must do next, in this order: persist `hard_state`,
+/// `entries` and `snapshot`; then send `messages`; then apply
+/// `committed_entries`; then call [`RawNode::advance`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ready {
+    /// Set when leader or role changed since the last `Ready`.
+    pub soft_state: Option<SoftState>,
+    /// Set when term, vote or commit changed; persist before sending.
+    pub hard_state: Option<HardState>,
+    /// Entries to append to stable storage before sending `messages`.
+    pub entries: Vec<Entry>,
+    /// A snapshot from the leader to install.
+    pub snapshot: Option<Snapshot>,
+    /// Entries committed and ready to apply to the state machine.
+    pub committed_entries: Vec<Entry>,
+    /// Messages to send once `hard_state` and `entries` are durable.
+    pub messages: Vec<Message>,
+}
+
+pub struct RawNode<T: Storage> {
+    pub raft: Raft<T>,
+    prev_soft_state: SoftState,
+    prev_hard_state: HardState,
+}
+
+impl<T: Storage> RawNode<T> {
+    pub fn new(config: &Config, storage: T) -> Result<Self> {
+        let raft = Raft::new(config, storage)?;
+        let prev_soft_state = raft.soft_state();
+        let prev_hard_state = raft.hard_state();
+        Ok(RawNode {
+            raft,
+            prev_soft_state,
+            prev_hard_state,
+        })
+    }
+
+    /// Advances the logical clock by one tick.
+    pub fn tick(&mut self) {
+        self.raft.tick();
+    }
+
+    /// Starts an election now.
+    pub fn campaign(&mut self) -> Result<()> {
+        self.raft.step(Message {
+            msg_type: MessageType::MsgHup as i32,
+            ..Default::default()
+        })
+    }
+
+    /// Proposes `data` as a normal entry.
+    pub fn propose(&mut self, data: Vec<u8>) -> Result<()> {
+        let ent = Entry {
+            data,
+            ..Default::default()
+        };
+        self.raft.step(Message {
+            msg_type: MessageType::MsgPropose as i32,
+            from: self.raft.id,
+            entries: vec![ent],
+            ..Default::default()
+        })
+    }
+
+    /// Proposes a membership change; the entry carries `cc` encoded.
+    pub fn propose_conf_change(&mut self, cc: ConfChange) -> Result<()> {
+        let ent = Entry {
+            entry_type: EntryType::EntryConfChange as i32,
+            data: cc.encode_to_vec(),
+            ..Default::default()
+        };
+        self.raft.step(Message {
+            msg_type: MessageType::MsgPropose as i32,
+            entries: vec![ent],
+            ..Default::default()
+        })
+    }
+
+    /// Applies a committed conf change; returns the new membership.
+    pub fn apply_conf_change(&mut self, cc: &ConfChange) -> ConfState {
+        self.raft.apply_conf_change(cc)
+    }
+
+    /// Feeds a message received from a peer.
+    pub fn step(&mut self, m: Message) -> Result<()> {
+        let t = m.msg_type();
+        if is_local_msg(t) {
+            return Err(Error::StepLocalMsg);
+        }
+        if self.raft.prs.contains_key(&m.from) || !is_response_msg(t) {
+            return self.raft.step(m);
+        }
+        Err(Error::StepPeerNotFound)
+    }
+
+    /// Collects what the application has to do. Messages are moved out of
+    /// raft; everything else is confirmed by [`advance`](Self::advance).
+    pub fn ready(&mut self) -> Ready {
+        let r = &mut self.raft;
+        let ss = r.soft_state();
+        let hs = r.hard_state();
+        Ready {
+            soft_state: (ss != self.prev_soft_state).then_some(ss),
+            hard_state: (hs != self.prev_hard_state).then_some(hs),
+            entries: r.raft_log.unstable_entries().to_vec(),
+            snapshot: r.raft_log.pending_snapshot.clone(),
+            committed_entries: r.raft_log.next_ents(),
+            messages: std::mem::take(&mut r.msgs),
+        }
+    }
+
+    /// True if there is anything for a [`Ready`].
+    pub fn has_ready(&self) -> bool {
+        let r = &self.raft;
+        r.soft_state() != self.prev_soft_state
+            || r.hard_state() != self.prev_hard_state
+            || !r.msgs.is_empty()
+            || !r.raft_log.unstable_entries().is_empty()
+            || r.raft_log.has_next_ents()
+            || r.raft_log.pending_snapshot.is_some()
+    }
+
+    /// Confirms that everything in `rd` was persisted, sent and applied.
+    pub fn advance(&mut self, rd: Ready) {
+        let log = &mut self.raft.raft_log;
+        if let Some(ss) = rd.soft_state {
+            self.prev_soft_state = ss;
+        }
+        if let Some(hs) = rd.hard_state {
+            self.prev_hard_state = hs;
+        }
+        if let Some(e) = rd.entries.last() {
+            log.stabled = log.stabled.max(e.index).min(log.last_index());
+        }
+        if let Some(e) = rd.committed_entries.last() {
+            log.applied = log.applied.max(e.index);
+        }
+        if let Some(snap) = rd.snapshot {
+            let installed = snap.metadata.as_ref().map(|m| m.index);
+            let pending = log
+                .pending_snapshot
+                .as_ref()
+                .and_then(|s| s.metadata.as_ref())
+                .map(|m| m.index);
+            if installed == pending {
+                log.pending_snapshot = None;
+            }
+        }
+        log.maybe_compact();
+    }
+
+    /// Every peer's replication progress; empty unless this node leads.
+    pub fn get_progress(&self) -> std::collections::HashMap<u64, Progress> {
+        if self.raft.state == StateType::Leader {
+            self.raft.prs.clone()
+        } else {
+            Default::default()
+        }
+    }
+
+    /// Asks the leader to hand leadership to `transferee`.
+    pub fn transfer_leader(&mut self, transferee: u64) {
+        let _ = self.raft.step(Message {
+            msg_type: MessageType::MsgTransferLeader as i32,
+            from: transferee,
+            ..Default::default()
+        });
+    }
+}
