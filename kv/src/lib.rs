@@ -1,1 +1,6 @@
-//! Storage node of TinyKV. The raftstore lands here (see DESIGN.md).
+//! TinyKV's storage node: configuration, engine utilities and the
+//! raftstore (multi-raft replication of key ranges).
+
+pub mod config;
+pub mod raftstore;
+pub mod util;
