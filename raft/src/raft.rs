@@ -259,13 +259,20 @@ impl<T: Storage> Raft<T> {
     }
 
     fn send_snapshot(&mut self, to: u64) -> bool {
+        // A snapshot still being built, or one that failed, is retried on a
+        // later round (the next heartbeat response or append rejection).
         let snap = match self.raft_log.storage.snapshot() {
             Ok(s) => s,
             Err(Error::Store(StorageError::SnapshotTemporarilyUnavailable)) => return false,
-            Err(e) => panic!("{} failed to get snapshot for {}: {}", self.id, to, e),
+            Err(e) => {
+                tracing::warn!(id = self.id, to, %e, "failed to get snapshot");
+                return false;
+            }
         };
         let index = snap.metadata.as_ref().map_or(0, |m| m.index);
-        assert!(index != 0, "{} got an empty snapshot from storage", self.id);
+        if index == 0 {
+            return false;
+        }
         let mut m = Self::message(to, MessageType::MsgSnapshot);
         m.snapshot = Some(snap);
         self.send(m);
