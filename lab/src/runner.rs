@@ -1,0 +1,388 @@
+//! Running tests: one process per run, a deadline per run, a pool of jobs.
+//!
+//! Every run is its own process so that one run's leaked threads, ports or
+//! RocksDB directories cannot leak into the next — the same isolation Go's
+//! `go test -count=1` loop in a shell gives. Each child leads a new process
+//! group, and on timeout the whole group is killed: a hung cluster test (or
+//! `go test` and the test binary it spawned) leaves nothing behind.
+
+use std::fs::{self, File};
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::discover::TestCase;
+use crate::logscan::{Exit, GoLog, LibtestLog, Verdict};
+
+/// How often a waiting job checks its child. Runs last from milliseconds to
+/// minutes; 20 ms keeps short runs' timing honest without busy-waiting.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    TimedOut,
+}
+
+/// One run of one test, as it goes into the table and the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The test's name (the Go name where unambiguous).
+    pub name: String,
+    /// Which test binary ran it (`package/target`), or `go:<package>`.
+    pub binary: String,
+    /// 1-based run index, as in `TestX#3`.
+    pub run: u32,
+    pub status: Status,
+    pub seconds: f64,
+    /// The first failure line; `null` when the run passed.
+    pub failure: Option<String>,
+    /// The kept log of a failed run; `null` when it passed (its log is
+    /// deleted, since nobody reads the logs of passing runs).
+    pub log: Option<PathBuf>,
+}
+
+impl RunRecord {
+    pub fn passed(&self) -> bool {
+        self.status == Status::Passed
+    }
+}
+
+/// How to tell whether a run passed, by the kind of test runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checker {
+    /// A Rust libtest binary asked to run the test at this path.
+    Libtest { path: String },
+    /// `go test -v -run '^name$'`.
+    GoTest { name: String },
+}
+
+/// Everything needed to run one test once: the command and how to judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSpec {
+    pub name: String,
+    pub binary: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// Added to (not replacing) the runner's own environment.
+    pub env: Vec<(String, String)>,
+    pub checker: Checker,
+}
+
+impl RunSpec {
+    /// Runs `case` alone: `--exact` so a name that is a prefix of another
+    /// does not run both, one test thread, output uncaptured so that a
+    /// timed-out run's log still shows what the test printed before it hung.
+    pub fn libtest(case: &TestCase, name: &str, log_level: Option<&str>) -> RunSpec {
+        let mut env = Vec::new();
+        if let Some(level) = log_level {
+            env.push(("LOG_LEVEL".to_string(), level.to_string()));
+        }
+        if let Some(cwd) = &case.binary.cwd {
+            // `cargo test` sets this at run time too; tests may use it.
+            env.push((
+                "CARGO_MANIFEST_DIR".to_string(),
+                cwd.to_string_lossy().into_owned(),
+            ));
+        }
+        RunSpec {
+            name: name.to_string(),
+            binary: case.binary.label(),
+            program: case.binary.exe.clone(),
+            args: vec![
+                "--exact".into(),
+                case.path.clone(),
+                "--test-threads=1".into(),
+                "--nocapture".into(),
+            ],
+            cwd: case.binary.cwd.clone(),
+            env,
+            checker: Checker::Libtest {
+                path: case.path.clone(),
+            },
+        }
+    }
+}
+
+/// How many runs, how many at once, for how long, and where logs go.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub runs: u32,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub log_dir: PathBuf,
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Whether an interrupt asked us to stop.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    // Only an atomic store: the one thing a signal handler may safely do.
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes Ctrl-C and SIGTERM stop the runner cleanly.
+///
+/// Our children lead their own process groups, so the terminal's SIGINT
+/// never reaches them; without this a Ctrl-C would leave a cluster test
+/// running in the background. Instead the jobs see the flag, kill their
+/// groups, and the runner prints what it has.
+pub fn install_interrupt_handler() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// Runs every spec `opts.runs` times, `opts.jobs` at a time, calling
+/// `on_done` on this thread as each run finishes (for the progress bar).
+///
+/// Runs go round-robin (run 1 of every test, then run 2 …) so that an
+/// interrupted session still has a row for every test. Records come back in
+/// spec order, then run order. After an interrupt, runs not yet started are
+/// skipped.
+pub fn run(
+    specs: &[RunSpec],
+    opts: &RunOptions,
+    mut on_done: impl FnMut(&RunRecord),
+) -> Vec<RunRecord> {
+    let work: Vec<(usize, u32)> = (1..=opts.runs)
+        .flat_map(|r| (0..specs.len()).map(move |i| (i, r)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let mut records: Vec<(usize, RunRecord)> = Vec::with_capacity(work.len());
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..opts.jobs.clamp(1, work.len().max(1)) {
+            let tx = tx.clone();
+            let (work, next) = (&work, &next);
+            scope.spawn(move || loop {
+                if stop_requested() {
+                    return;
+                }
+                let Some(&(i, r)) = work.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    return;
+                };
+                if tx.send((i, run_once(&specs[i], r, opts))).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(tx);
+        for (i, record) in rx {
+            on_done(&record);
+            records.push((i, record));
+        }
+    });
+    records.sort_by_key(|(i, r)| (*i, r.run));
+    records.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Where run `run` of `name` logs: one flat directory, names safe for any
+/// shell (`TestOneSplit3B.run3.log`).
+pub fn log_path(dir: &Path, name: &str, run: u32) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(format!("{safe}.run{run}.log"))
+}
+
+/// Runs `spec` once. Never panics on a test's behalf: a run that cannot even
+/// start is a failed run with the reason as its failure line.
+pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
+    let log = log_path(&opts.log_dir, &spec.name, run);
+    let (status, seconds, failure) = match execute(spec, &log, opts.timeout) {
+        Ok(Ended::Exited(exit, elapsed)) => {
+            let verdict = judge(spec, &log, exit).unwrap_or_else(|e| Verdict {
+                passed: false,
+                failure: Some(format!("could not read the log: {e}")),
+            });
+            let status = if verdict.passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            };
+            (status, elapsed, verdict.failure)
+        }
+        Ok(Ended::TimedOut(elapsed)) => (
+            Status::TimedOut,
+            elapsed,
+            Some(format!("timed out after {}s", opts.timeout.as_secs())),
+        ),
+        Ok(Ended::Interrupted(elapsed)) => {
+            (Status::Failed, elapsed, Some("interrupted".to_string()))
+        }
+        Err(e) => (
+            Status::Failed,
+            Duration::ZERO,
+            Some(format!("could not run {}: {e}", spec.program.display())),
+        ),
+    };
+    let log = if status == Status::Passed {
+        let _ = fs::remove_file(&log);
+        None
+    } else {
+        log.exists().then_some(log)
+    };
+    RunRecord {
+        name: spec.name.clone(),
+        binary: spec.binary.clone(),
+        run,
+        status,
+        seconds: seconds.as_secs_f64(),
+        failure,
+        log,
+    }
+}
+
+fn judge(spec: &RunSpec, log: &Path, exit: Exit) -> io::Result<Verdict> {
+    let reader = BufReader::new(File::open(log)?);
+    Ok(match &spec.checker {
+        Checker::Libtest { path } => LibtestLog::scan(reader, path)?.verdict(exit),
+        Checker::GoTest { name } => GoLog::scan(reader, name)?.verdict(exit),
+    })
+}
+
+/// Why we stopped waiting before the child exited on its own.
+enum Stop {
+    TimedOut,
+    Interrupted,
+}
+
+enum Ended {
+    Exited(Exit, Duration),
+    TimedOut(Duration),
+    Interrupted(Duration),
+}
+
+/// Spawns the run in its own process group with stdout and stderr both in
+/// `log`, and waits for it until `timeout`.
+fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<Ended> {
+    use std::os::unix::process::CommandExt;
+
+    let out = File::create(log)?;
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0);
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+    let deadline = start + timeout;
+    let stopped = loop {
+        if has_exited(pid)? {
+            break None;
+        }
+        if stop_requested() {
+            break Some(Stop::Interrupted);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break Some(Stop::TimedOut);
+        }
+        std::thread::sleep(POLL.min(deadline - now));
+    };
+    let elapsed = start.elapsed();
+    // The leader is not reaped yet, so its group id cannot have been reused:
+    // killing the group now reaches exactly this run's processes — the hung
+    // test on timeout, or anything a finished test left running.
+    kill_group(pid);
+    let status = child.wait()?;
+    Ok(match stopped {
+        None => Ended::Exited(Exit::from_status(status), elapsed),
+        Some(Stop::TimedOut) => Ended::TimedOut(elapsed),
+        Some(Stop::Interrupted) => Ended::Interrupted(elapsed),
+    })
+}
+
+/// Whether `pid` has exited, without reaping it (`WNOWAIT`), so that its
+/// process group id stays reserved until we have killed the group.
+fn has_exited(pid: libc::pid_t) -> io::Result<bool> {
+    // SAFETY: siginfo_t is plain data; waitid fills it in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let id = libc::id_t::try_from(pid).expect("child pids are positive");
+    // SAFETY: a valid pointer to a siginfo_t we own.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        return if err.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(err)
+        };
+    }
+    // SAFETY: waitid succeeded; si_pid is 0 when no child changed state.
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+/// SIGKILLs every process in the group `pgid`. A group that is already gone
+/// (ESRCH) is the normal case after a clean exit.
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: plain syscall; a stale or empty group only yields ESRCH.
+    unsafe {
+        libc::killpg(pgid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_paths_are_flat_and_shell_safe() {
+        let p = log_path(Path::new("/out"), "raft/raft_test::TestX 2AA", 3);
+        assert_eq!(p, PathBuf::from("/out/raft_raft_test__TestX_2AA.run3.log"));
+    }
+
+    #[test]
+    fn records_serialize_with_snake_case_status() {
+        let r = RunRecord {
+            name: "TestX".into(),
+            binary: "raft/raft".into(),
+            run: 2,
+            status: Status::TimedOut,
+            seconds: 2.5,
+            failure: Some("timed out after 2s".into()),
+            log: None,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["status"], "timed_out");
+        assert_eq!(v["log"], serde_json::Value::Null);
+        assert_eq!(v["run"], 2);
+    }
+}
