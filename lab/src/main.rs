@@ -244,6 +244,10 @@ fn run_with_progress(specs: &[RunSpec], opts: &RunOptions, side: &str) -> Vec<Ru
     bar.set_prefix(side.to_string());
     bar.set_message("0 ok · 0 failed");
     let interactive = !bar.is_hidden() && std::io::stderr().is_terminal();
+    if interactive {
+        // Cluster tests take minutes a run: keep the clock and ETA moving.
+        bar.enable_steady_tick(Duration::from_millis(500));
+    }
     let (mut passed, mut failed) = (0u64, 0u64);
     let records = runner::run(specs, opts, |r| {
         if r.passed() {

@@ -189,22 +189,30 @@ pub fn write_json(path: &Path, records: &[RunRecord]) -> io::Result<()> {
     std::fs::write(path, json_report(records) + "\n")
 }
 
-/// Escapes text for XML content and attribute values, dropping characters
-/// XML 1.0 cannot carry at all (a test log may hold ANSI colour escapes).
-pub fn xml_escape(s: &str) -> String {
+/// Escapes text for XML element content, dropping characters XML 1.0
+/// cannot carry at all (a test log may hold ANSI colour escapes).
+pub fn xml_text(s: &str) -> String {
+    escape(s, false)
+}
+
+/// Escapes an XML attribute value. Line breaks and tabs become character
+/// references, which a parser would otherwise normalise to spaces.
+pub fn xml_attr(s: &str) -> String {
+    escape(s, true)
+}
+
+fn escape(s: &str, attr: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Keep line structure inside attributes, where a raw newline
-            // would be normalised to a space by the parser.
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\r' if attr => out.push_str("&#13;"),
+            '\t' if attr => out.push_str("&#9;"),
+            '\n' | '\r' | '\t' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }
@@ -256,15 +264,15 @@ pub fn junit_report(records: &[RunRecord]) -> String {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\" time=\"{time:.3}\">",
-            xml_escape(binary),
+            xml_attr(binary),
             runs.len()
         );
         for r in runs {
             let _ = write!(
                 out,
                 "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
-                xml_escape(&format!("{}#{}", r.name, r.run)),
-                xml_escape(&r.binary),
+                xml_attr(&format!("{}#{}", r.name, r.run)),
+                xml_attr(&r.binary),
                 r.seconds
             );
             if r.passed() {
@@ -284,8 +292,8 @@ pub fn junit_report(records: &[RunRecord]) -> String {
             let _ = writeln!(
                 out,
                 ">\n      <failure message=\"{}\" type=\"{kind}\">{}</failure>\n    </testcase>",
-                xml_escape(message),
-                xml_escape(&body)
+                xml_attr(message),
+                xml_text(&body)
             );
         }
         out.push_str("  </testsuite>\n");
@@ -396,8 +404,28 @@ TestOneSplit3B            3       1       2     12.00  600.00  timed out after 6
     #[test]
     fn xml_escaping() {
         assert_eq!(
-            xml_escape("a<b>&\"c\" 'd'\n\x1b[31mred"),
-            "a&lt;b&gt;&amp;&quot;c&quot; &apos;d&apos;&#10;[31mred"
+            xml_attr("a<b>&\"c\" 'd'\n\x1b[31mred"),
+            "a&lt;b&gt;&amp;&quot;c&quot; 'd'&#10;[31mred"
+        );
+        assert_eq!(xml_text("x < y\n\t\"z\"\x07"), "x &lt; y\n\t\"z\"");
+    }
+
+    #[test]
+    fn junit_survives_hostile_names_and_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        std::fs::write(&log, "\x1b[31mpanic <here> & ]]> \"there\"\n").unwrap();
+        let mut r = rec("Test<&>\"", 1, Status::Failed, 1.0, Some("a \"b\" <c>\nd"));
+        r.log = Some(log);
+        let xml = junit_report(&[r]);
+        assert!(xml.contains("name=\"Test&lt;&amp;&gt;&quot;#1\""), "{xml}");
+        assert!(
+            xml.contains("message=\"a &quot;b&quot; &lt;c&gt;&#10;d\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("[31mpanic &lt;here&gt; &amp; ]]&gt; \"there\""),
+            "{xml}"
         );
     }
 
