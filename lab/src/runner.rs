@@ -298,8 +298,15 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<Ended> {
     let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
     let deadline = start + timeout;
     let stopped = loop {
-        if has_exited(pid)? {
-            break None;
+        match has_exited(pid) {
+            Ok(true) => break None,
+            Ok(false) => {}
+            Err(e) => {
+                // Never leave a run behind, even when we lose track of it.
+                kill_group(pid);
+                let _ = child.wait();
+                return Err(e);
+            }
         }
         if stop_requested() {
             break Some(Stop::Interrupted);
