@@ -161,9 +161,9 @@ fn lab(args: Args) -> Result<ExitCode> {
 
     runner::install_interrupt_handler();
     eprintln!(
-        "tinykv-lab: {} tests x {} runs, {} at a time, timeout {}s",
-        specs.len(),
-        args.runs,
+        "tinykv-lab: {} x {}, {} at a time, timeout {}s",
+        plural(specs.len(), "test"),
+        plural(args.runs as usize, "run"),
         jobs,
         args.timeout
     );
@@ -307,7 +307,16 @@ fn print_list(cases: &[TestCase], names: &[String]) {
             c.binary.exe.display()
         );
     }
-    eprintln!("{} tests selected", cases.len());
+    eprintln!("{} selected", plural(cases.len(), "test"));
+}
+
+/// `1 test`, `2 tests`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// `target/lab/<UTC timestamp>` in the workspace's target directory.
