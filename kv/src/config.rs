@@ -1,1 +1,242 @@
-//! TODO: being written.
+//! The store's configuration (TinyKV's `kv/config`): the same fields as Go,
+//! in Rust case, with intervals as [`Duration`]s, and the same two presets.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::util::engine_util::EngineOptions;
+
+pub const KB: u64 = 1024;
+pub const MB: u64 = 1024 * 1024;
+
+/// The environment variable that sets [`Config::log_level`].
+pub const LOG_LEVEL_ENV: &str = "LOG_LEVEL";
+
+/// Why [`Config::validate`] rejected a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("heartbeat tick must greater than 0")]
+    ZeroHeartbeatTick,
+    #[error("election tick must be greater than heartbeat tick")]
+    ElectionTickNotAboveHeartbeat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Address this store serves on and registers with the scheduler.
+    pub store_addr: String,
+    /// Raft-replicated storage (true) or standalone storage (false).
+    pub raft: bool,
+    /// Scheduler endpoints, comma-separated.
+    pub scheduler_addr: String,
+    /// `fatal`, `error`, `warn`/`warning`, `info` or `debug`: `$LOG_LEVEL`
+    /// when set, `info` otherwise.
+    pub log_level: String,
+
+    /// Data directory; the engines live in `kv/` and `raft/` below it,
+    /// snapshot files in `snap/`.
+    pub db_path: String,
+
+    /// Length of one logical raft tick.
+    pub raft_base_tick_interval: Duration,
+    /// Ticks between leader heartbeats.
+    pub raft_heartbeat_ticks: usize,
+    /// Base election timeout in ticks (randomised to `[n, 2n)` by raft).
+    pub raft_election_timeout_ticks: usize,
+
+    /// How often a leader considers compacting its raft log.
+    pub raft_log_gc_tick_interval: Duration,
+    /// A log compaction is proposed once this many applied entries are kept.
+    pub raft_log_gc_count_limit: u64,
+
+    /// How often a leader checks whether its region needs a split.
+    pub split_region_check_tick_interval: Duration,
+    /// How often a leader reports its region to the scheduler.
+    pub scheduler_heartbeat_tick_interval: Duration,
+    /// How often the store reports itself to the scheduler.
+    pub scheduler_store_heartbeat_tick_interval: Duration,
+
+    /// A region is split once its size reaches this many bytes...
+    pub region_max_size: u64,
+    /// ...into pieces of about this many bytes.
+    pub region_split_size: u64,
+
+    /// RocksDB tuning of both engines (not in Go, whose badger options are
+    /// fixed): production sizes by default, small ones in the test preset.
+    pub engine: EngineOptions,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new_default_config()
+    }
+}
+
+/// `$LOG_LEVEL` if set and non-empty, else `info`.
+pub fn get_log_level() -> String {
+    match std::env::var(LOG_LEVEL_ENV) {
+        Ok(level) if !level.is_empty() => level,
+        _ => "info".to_string(),
+    }
+}
+
+impl Config {
+    /// Settings for a real store (TinyKV's `NewDefaultConfig`).
+    pub fn new_default_config() -> Self {
+        Config {
+            store_addr: "127.0.0.1:20160".to_string(),
+            raft: true,
+            scheduler_addr: "127.0.0.1:2379".to_string(),
+            log_level: get_log_level(),
+            db_path: "/tmp/badger".to_string(),
+            raft_base_tick_interval: Duration::from_secs(1),
+            raft_heartbeat_ticks: 2,
+            raft_election_timeout_ticks: 10,
+            raft_log_gc_tick_interval: Duration::from_secs(10),
+            // Assuming entries of about 1 KiB.
+            raft_log_gc_count_limit: 128_000,
+            split_region_check_tick_interval: Duration::from_secs(10),
+            scheduler_heartbeat_tick_interval: Duration::from_secs(10),
+            scheduler_store_heartbeat_tick_interval: Duration::from_secs(10),
+            region_max_size: 144 * MB,
+            region_split_size: 96 * MB,
+            engine: EngineOptions::default(),
+        }
+    }
+
+    /// Settings for the test cluster (TinyKV's `NewTestConfig`): 50 ms
+    /// ticks, so elections take 0.5–1 s; no addresses; small engines.
+    pub fn new_test_config() -> Self {
+        Config {
+            store_addr: String::new(),
+            raft: true,
+            scheduler_addr: String::new(),
+            log_level: get_log_level(),
+            db_path: "/tmp/badger".to_string(),
+            raft_base_tick_interval: Duration::from_millis(50),
+            raft_heartbeat_ticks: 2,
+            raft_election_timeout_ticks: 10,
+            raft_log_gc_tick_interval: Duration::from_millis(50),
+            raft_log_gc_count_limit: 128_000,
+            split_region_check_tick_interval: Duration::from_millis(100),
+            scheduler_heartbeat_tick_interval: Duration::from_millis(100),
+            scheduler_store_heartbeat_tick_interval: Duration::from_millis(500),
+            region_max_size: 144 * MB,
+            region_split_size: 96 * MB,
+            engine: EngineOptions::small(),
+        }
+    }
+
+    /// Rejects tick settings raft cannot run with. Warns (without failing)
+    /// when the election timeout is not the 10 ticks every store of a
+    /// cluster is expected to share.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.raft_heartbeat_ticks == 0 {
+            return Err(ConfigError::ZeroHeartbeatTick);
+        }
+        if self.raft_election_timeout_ticks != 10 {
+            tracing::warn!(
+                ticks = self.raft_election_timeout_ticks,
+                "election timeout ticks should be the same on every store of the cluster, \
+                 otherwise it may lead to inconsistency"
+            );
+        }
+        if self.raft_election_timeout_ticks <= self.raft_heartbeat_ticks {
+            return Err(ConfigError::ElectionTickNotAboveHeartbeat);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_carry_go_values() {
+        let d = Config::new_default_config();
+        assert_eq!(d.store_addr, "127.0.0.1:20160");
+        assert_eq!(d.scheduler_addr, "127.0.0.1:2379");
+        assert!(d.raft);
+        assert_eq!(d.db_path, "/tmp/badger");
+        assert_eq!(d.raft_base_tick_interval, Duration::from_secs(1));
+        assert_eq!(
+            (d.raft_heartbeat_ticks, d.raft_election_timeout_ticks),
+            (2, 10)
+        );
+        assert_eq!(d.raft_log_gc_tick_interval, Duration::from_secs(10));
+        assert_eq!(d.raft_log_gc_count_limit, 128_000);
+        assert_eq!(d.split_region_check_tick_interval, Duration::from_secs(10));
+        assert_eq!(d.scheduler_heartbeat_tick_interval, Duration::from_secs(10));
+        assert_eq!(
+            d.scheduler_store_heartbeat_tick_interval,
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            (d.region_max_size, d.region_split_size),
+            (144 * MB, 96 * MB)
+        );
+        assert_eq!(d.engine, EngineOptions::default());
+        d.validate().unwrap();
+
+        let t = Config::new_test_config();
+        assert_eq!(t.store_addr, "");
+        assert_eq!(t.scheduler_addr, "");
+        assert!(t.raft);
+        assert_eq!(t.raft_base_tick_interval, Duration::from_millis(50));
+        assert_eq!(
+            (t.raft_heartbeat_ticks, t.raft_election_timeout_ticks),
+            (2, 10)
+        );
+        assert_eq!(t.raft_log_gc_tick_interval, Duration::from_millis(50));
+        assert_eq!(t.raft_log_gc_count_limit, 128_000);
+        assert_eq!(
+            t.split_region_check_tick_interval,
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            t.scheduler_heartbeat_tick_interval,
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            t.scheduler_store_heartbeat_tick_interval,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            (t.region_max_size, t.region_split_size),
+            (144 * MB, 96 * MB)
+        );
+        assert_eq!(t.engine, EngineOptions::small());
+        t.validate().unwrap();
+
+        assert_eq!((KB, MB), (1024, 1024 * 1024));
+    }
+
+    #[test]
+    fn log_level_comes_from_env_or_info() {
+        // Whatever the environment of this test run says is what both
+        // presets pick up.
+        let expected = std::env::var(LOG_LEVEL_ENV)
+            .ok()
+            .filter(|l| !l.is_empty())
+            .unwrap_or("info".into());
+        assert_eq!(get_log_level(), expected);
+        assert_eq!(Config::new_test_config().log_level, expected);
+        assert_eq!(Config::new_default_config().log_level, expected);
+    }
+
+    #[test]
+    fn validate_rejects_bad_ticks() {
+        let mut c = Config::new_test_config();
+        c.raft_heartbeat_ticks = 0;
+        assert_eq!(c.validate(), Err(ConfigError::ZeroHeartbeatTick));
+        c.raft_heartbeat_ticks = 10;
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::ElectionTickNotAboveHeartbeat)
+        );
+        c.raft_election_timeout_ticks = 20;
+        assert_eq!(c.validate(), Ok(()));
+    }
+}
