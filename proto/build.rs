@@ -5,7 +5,17 @@
 
 use std::path::PathBuf;
 
-const FILES: &[&str] = &["eraftpb.proto"];
+const FILES: &[&str] = &[
+    "eraftpb.proto",
+    "metapb.proto",
+    "errorpb.proto",
+    "raft_cmdpb.proto",
+    "raft_serverpb.proto",
+    "schedulerpb.proto",
+    "kvrpcpb.proto",
+    "coprocessor.proto",
+    "tinykvpb.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");

@@ -13,3 +13,11 @@ macro_rules! package {
 }
 
 package!(eraftpb);
+package!(metapb);
+package!(errorpb);
+package!(raft_cmdpb);
+package!(raft_serverpb);
+package!(schedulerpb);
+package!(kvrpcpb);
+package!(coprocessor);
+package!(tinykvpb);
