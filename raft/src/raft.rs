@@ -541,12 +541,11 @@ impl<T: Storage> Raft<T> {
                 self.lead = m.from;
                 self.handle_snapshot(m);
             }
-            MessageType::MsgTransferLeader => {
-                if self.lead != NONE {
-                    let mut fwd = m;
-                    fwd.to = self.lead;
-                    self.msgs.push(fwd);
-                }
+            // Only the leader can act on a transfer request: pass it on.
+            MessageType::MsgTransferLeader if self.lead != NONE => {
+                let mut fwd = m;
+                fwd.to = self.lead;
+                self.msgs.push(fwd);
             }
             _ => {}
         }

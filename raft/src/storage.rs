@@ -243,7 +243,7 @@ impl Storage for MemoryStorage {
         let cs = snapshot_metadata(&core.snapshot)
             .conf_state
             .unwrap_or_default();
-        Ok((core.hard_state.clone(), cs))
+        Ok((core.hard_state, cs))
     }
 
     fn entries(&self, lo: u64, hi: u64) -> Result<Vec<Entry>> {
