@@ -2,5 +2,8 @@
 //! raftstore (multi-raft replication of key ranges).
 
 pub mod config;
+pub mod error;
 pub mod raftstore;
 pub mod util;
+
+pub use error::{Error, Result};

@@ -1,0 +1,334 @@
+//! One replica of a region on this store: its raft group, its storage, and
+//! the proposals waiting for their entries to apply.
+
+use std::collections::{HashMap, VecDeque};
+
+use proto::eraftpb::Message;
+use proto::metapb::{Peer as MetaPeer, Region, RegionEpoch};
+use proto::raft_serverpb::{PeerState, RaftMessage};
+use raft::{RawNode, StateType};
+
+use crate::config::Config;
+use crate::raftstore::cmd_resp::{err_resp, err_resp_stale_command};
+use crate::raftstore::message::Callback;
+use crate::raftstore::meta;
+use crate::raftstore::peer_storage::PeerStorage;
+use crate::raftstore::runner::{RegionTaskSender, SchedulerTask};
+use crate::raftstore::store::Transport;
+use crate::raftstore::ticker::Ticker;
+use crate::raftstore::util::{find_peer, is_initial_msg, RaftstoreError, INVALID_ID};
+use crate::util::engine_util::{Engines, WriteBatch};
+
+pub fn notify_stale_req(term: u64, cb: Callback) {
+    cb.done(err_resp_stale_command(term));
+}
+
+pub fn notify_req_region_removed(region_id: u64, cb: Callback) {
+    cb.done(err_resp(&RaftstoreError::RegionNotFound(region_id)));
+}
+
+/// A command proposed to raft, answered when the entry at `index` applies
+/// (or turns out to have been overwritten by another term's entry).
+#[derive(Debug)]
+pub struct Proposal {
+    pub index: u64,
+    pub term: u64,
+    pub cb: Callback,
+}
+
+pub struct Peer {
+    /// Set once the peer got `PeerMsg::Start`; a peer without one does not tick.
+    pub ticker: Option<Ticker>,
+    pub raft_group: RawNode<PeerStorage>,
+    pub meta: MetaPeer,
+    pub region_id: u64,
+    pub tag: String,
+    /// Waiting commands, in log order.
+    pub proposals: VecDeque<Proposal>,
+    /// Raft log entries before this index have been deleted from the engine.
+    pub last_compacted_idx: u64,
+    peer_cache: HashMap<u64, MetaPeer>,
+    /// Followers the leader is waiting on to catch up, with the tick at which
+    /// they started lagging.
+    pub peers_start_pending_tick: HashMap<u64, i64>,
+    /// True once destroyed; queued messages are then ignored.
+    pub stopped: bool,
+    /// Bytes written since the last split check.
+    pub size_diff_hint: u64,
+    /// The region's size as the last split check measured it.
+    pub approximate_size: Option<u64>,
+}
+
+impl Peer {
+    /// The peer of `region` that lives on `store_id` (the region must list one).
+    pub fn create(
+        store_id: u64,
+        cfg: &Config,
+        sched: RegionTaskSender,
+        engines: Engines,
+        region: Region,
+    ) -> crate::Result<Peer> {
+        let meta_peer = find_peer(&region, store_id).cloned().ok_or_else(|| {
+            crate::Error::Other(format!(
+                "find no peer for store {} in region {:?}",
+                store_id, region
+            ))
+        })?;
+        tracing::info!(region_id = region.id, peer_id = meta_peer.id, "create peer");
+        Peer::new(store_id, cfg, engines, region, sched, meta_peer)
+    }
+
+    /// An uninitialized peer for a region this store only heard of through
+    /// a message; it learns the region from a snapshot.
+    pub fn replicate(
+        store_id: u64,
+        cfg: &Config,
+        sched: RegionTaskSender,
+        engines: Engines,
+        region_id: u64,
+        meta_peer: MetaPeer,
+    ) -> crate::Result<Peer> {
+        tracing::info!(region_id, peer_id = meta_peer.id, "replicate peer");
+        let region = Region {
+            id: region_id,
+            region_epoch: Some(RegionEpoch::default()),
+            ..Default::default()
+        };
+        Peer::new(store_id, cfg, engines, region, sched, meta_peer)
+    }
+
+    pub fn new(
+        store_id: u64,
+        cfg: &Config,
+        engines: Engines,
+        region: Region,
+        sched: RegionTaskSender,
+        meta_peer: MetaPeer,
+    ) -> crate::Result<Peer> {
+        if meta_peer.id == INVALID_ID {
+            return Err(crate::Error::Other("invalid peer id".into()));
+        }
+        let tag = format!("[region {}] {}", region.id, meta_peer.id);
+        let region_id = region.id;
+        let single_local = region.peers.len() == 1 && region.peers[0].store_id == store_id;
+        let ps = PeerStorage::new(engines, region, sched, tag.clone())?;
+        let raft_cfg = raft::Config {
+            id: meta_peer.id,
+            election_tick: cfg.raft_election_timeout_ticks,
+            heartbeat_tick: cfg.raft_heartbeat_ticks,
+            applied: ps.applied_index(),
+            // Different incarnations of a peer draw different timeouts.
+            seed: meta_peer.id ^ region_id.rotate_left(32) ^ ps.raft_state.last_index,
+            ..Default::default()
+        };
+        let mut raft_group = RawNode::new(&raft_cfg, ps)?;
+        if single_local {
+            // Nobody else can elect it.
+            raft_group.campaign()?;
+        }
+        Ok(Peer {
+            ticker: None,
+            raft_group,
+            meta: meta_peer,
+            region_id,
+            tag,
+            proposals: VecDeque::new(),
+            last_compacted_idx: 0,
+            peer_cache: HashMap::new(),
+            peers_start_pending_tick: HashMap::new(),
+            stopped: false,
+            size_diff_hint: 0,
+            approximate_size: None,
+        })
+    }
+
+    pub fn store(&self) -> &PeerStorage {
+        &self.raft_group.raft.raft_log.storage
+    }
+
+    pub fn mut_store(&mut self) -> &mut PeerStorage {
+        &mut self.raft_group.raft.raft_log.storage
+    }
+
+    pub fn insert_peer_cache(&mut self, peer: MetaPeer) {
+        self.peer_cache.insert(peer.id, peer);
+    }
+
+    pub fn remove_peer_cache(&mut self, peer_id: u64) {
+        self.peer_cache.remove(&peer_id);
+    }
+
+    pub fn get_peer_from_cache(&mut self, peer_id: u64) -> Option<MetaPeer> {
+        if let Some(p) = self.peer_cache.get(&peer_id) {
+            return Some(*p);
+        }
+        let p = self
+            .region()
+            .peers
+            .iter()
+            .find(|p| p.id == peer_id)
+            .cloned()?;
+        self.insert_peer_cache(p);
+        Some(p)
+    }
+
+    pub fn next_proposal_index(&self) -> u64 {
+        self.raft_group.raft.raft_log.last_index() + 1
+    }
+
+    pub fn maybe_destroy(&self) -> bool {
+        if self.stopped {
+            tracing::info!(tag = %self.tag, "is being destroyed, skip");
+            return false;
+        }
+        true
+    }
+
+    /// Removes the peer's meta from disk (leaving a tombstone), deletes its
+    /// data unless `keep_data`, and answers every waiting proposal.
+    pub fn destroy(&mut self, engines: &Engines, keep_data: bool) -> crate::Result<()> {
+        let region = self.region().clone();
+        tracing::info!(tag = %self.tag, "begin to destroy");
+        let mut kv_wb = WriteBatch::default();
+        let mut raft_wb = WriteBatch::default();
+        self.store().clear_meta(&mut kv_wb, &mut raft_wb)?;
+        meta::write_region_state(&mut kv_wb, &region, PeerState::Tombstone);
+        // The tombstone goes first: a restart in between sees a dead peer.
+        engines.write_kv(&kv_wb)?;
+        engines.write_raft(&raft_wb)?;
+        if self.is_initialized() && !keep_data {
+            self.store().clear_data();
+        }
+        for p in self.proposals.drain(..) {
+            notify_req_region_removed(region.id, p.cb);
+        }
+        tracing::info!(tag = %self.tag, "destroyed itself");
+        Ok(())
+    }
+
+    pub fn is_initialized(&self) -> bool {
+        self.store().is_initialized()
+    }
+
+    pub fn store_id(&self) -> u64 {
+        self.meta.store_id
+    }
+
+    pub fn region(&self) -> &Region {
+        self.store().region()
+    }
+
+    pub fn set_region(&mut self, region: Region) {
+        self.mut_store().set_region(region);
+    }
+
+    pub fn peer_id(&self) -> u64 {
+        self.meta.id
+    }
+
+    pub fn leader_id(&self) -> u64 {
+        self.raft_group.raft.lead
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.raft_group.raft.state == StateType::Leader
+    }
+
+    pub fn term(&self) -> u64 {
+        self.raft_group.raft.term
+    }
+
+    fn current_tick(&self) -> i64 {
+        self.ticker.as_ref().map_or(0, |t| t.now())
+    }
+
+    /// Followers whose log ends before our truncated index: they need a
+    /// snapshot, and the scheduler should not count them as up.
+    pub fn collect_pending_peers(&mut self) -> Vec<MetaPeer> {
+        let truncated = self.store().truncated_index();
+        let now = self.current_tick();
+        let mut pending = Vec::new();
+        let progress = self.raft_group.get_progress();
+        for (id, pr) in progress {
+            if id == self.meta.id || pr.matched >= truncated {
+                continue;
+            }
+            if let Some(p) = self.get_peer_from_cache(id) {
+                pending.push(p);
+                self.peers_start_pending_tick.entry(id).or_insert(now);
+            }
+        }
+        pending
+    }
+
+    /// True if `peer_id` was pending and has now caught up.
+    pub fn any_new_peer_catch_up(&mut self, peer_id: u64) -> bool {
+        if self.peers_start_pending_tick.is_empty() {
+            return false;
+        }
+        if !self.is_leader() {
+            self.peers_start_pending_tick.clear();
+            return false;
+        }
+        if self.peers_start_pending_tick.contains_key(&peer_id) {
+            let truncated = self.store().truncated_index();
+            if let Some(pr) = self.raft_group.raft.prs.get(&peer_id) {
+                if pr.matched >= truncated {
+                    self.peers_start_pending_tick.remove(&peer_id);
+                    tracing::debug!(tag = %self.tag, peer_id, "peer has caught up logs");
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Reports the region, its leader and its lagging peers to the scheduler.
+    pub fn heartbeat_scheduler(&mut self, ch: &crossbeam_channel::Sender<SchedulerTask>) {
+        let task = SchedulerTask::RegionHeartbeat {
+            region: self.region().clone(),
+            peer: self.meta,
+            pending_peers: self.collect_pending_peers(),
+            approximate_size: self.approximate_size,
+        };
+        let _ = ch.try_send(task);
+    }
+
+    /// Sends raft messages to the other peers through the transport.
+    pub fn send(&mut self, trans: &dyn Transport, msgs: Vec<Message>) {
+        for msg in msgs {
+            if let Err(e) = self.send_raft_message(msg, trans) {
+                tracing::debug!(tag = %self.tag, %e, "send message err");
+            }
+        }
+    }
+
+    fn send_raft_message(&mut self, msg: Message, trans: &dyn Transport) -> crate::Result<()> {
+        let to_peer = self.get_peer_from_cache(msg.to).ok_or_else(|| {
+            crate::Error::Other(format!(
+                "failed to look up recipient peer {} in region {}",
+                msg.to, self.region_id
+            ))
+        })?;
+        let region = self.region();
+        let epoch = region.region_epoch.unwrap_or_default();
+        let mut send = RaftMessage {
+            region_id: self.region_id,
+            from_peer: Some(self.meta),
+            to_peer: Some(to_peer),
+            region_epoch: Some(RegionEpoch {
+                conf_ver: epoch.conf_ver,
+                version: epoch.version,
+            }),
+            ..Default::default()
+        };
+        // The range lets the receiving store check, before creating a peer,
+        // that it does not overlap a region it already has.
+        if self.is_initialized() && is_initial_msg(&msg) {
+            send.start_key = region.start_key.clone();
+            send.end_key = region.end_key.clone();
+        }
+        send.message = Some(msg);
+        trans.send(send)
+    }
+}

@@ -1,0 +1,1158 @@
+//! How a peer reacts to its messages: proposing commands, stepping raft
+//! messages, ticking, and handling each raft Ready — persisting, sending,
+//! and applying committed entries (data writes and the admin commands
+//! CompactLog, ChangePeer and Split).
+
+use prost::Message as _;
+use proto::eraftpb::{ConfChange, ConfChangeType, Entry, EntryType};
+use proto::metapb::{Peer as MetaPeer, Region, RegionEpoch};
+use proto::raft_cmdpb::{
+    AdminCmdType, AdminRequest, AdminResponse, ChangePeerResponse, CmdType, CompactLogRequest,
+    CompactLogResponse, DeleteResponse, GetResponse, PutResponse, RaftCmdRequest, RaftCmdResponse,
+    RaftRequestHeader, Request, Response, SnapResponse, SplitResponse, TransferLeaderResponse,
+};
+use proto::raft_serverpb::{PeerState, RaftMessage, RaftSnapshotData, RaftTruncatedState};
+use raft::Ready;
+
+use crate::raftstore::cmd_resp::{bind_resp_term, err_resp, new_cmd_resp};
+use crate::raftstore::message::{Callback, PeerMsg, StoreMsg};
+use crate::raftstore::meta;
+use crate::raftstore::peer::{notify_stale_req, Peer, Proposal};
+use crate::raftstore::runner::{RaftLogGcTask, SchedulerTask, SplitCheckTask};
+use crate::raftstore::snap::{SnapKey, SnapKeyWithSending};
+use crate::raftstore::store::GlobalContext;
+use crate::raftstore::ticker::{PeerTick, Ticker};
+use crate::raftstore::util::{
+    check_key_in_region, check_peer_id, check_region_epoch, check_store_id, check_term, find_peer,
+    is_epoch_stale, is_vote_message, peer_equal, region_equal, RaftstoreError,
+};
+use crate::util::engine_util::{self, WriteBatch, CF_DEFAULT, CF_LOCK, CF_WRITE};
+
+/// A Ready whose state is persisted (or queued in the round's raft batch)
+/// and whose messages and committed entries are still to be handled.
+pub struct PendingReady {
+    ready: Ready,
+}
+
+pub struct PeerMsgHandler<'a> {
+    pub peer: &'a mut Peer,
+    pub ctx: &'a GlobalContext,
+}
+
+fn valid_cf(cf: &str) -> bool {
+    matches!(cf, CF_DEFAULT | CF_LOCK | CF_WRITE)
+}
+
+/// The column family a request names; an empty name means `default`.
+fn cf_of(cf: &str) -> &str {
+    if cf.is_empty() {
+        CF_DEFAULT
+    } else {
+        cf
+    }
+}
+
+/// The key a data request touches, if any.
+fn request_key(req: &Request) -> Option<&[u8]> {
+    match req.cmd_type() {
+        CmdType::Get => req.get.as_ref().map(|r| r.key.as_slice()),
+        CmdType::Put => req.put.as_ref().map(|r| r.key.as_slice()),
+        CmdType::Delete => req.delete.as_ref().map(|r| r.key.as_slice()),
+        _ => None,
+    }
+}
+
+fn request_cf(req: &Request) -> Option<&str> {
+    match req.cmd_type() {
+        CmdType::Get => req.get.as_ref().map(|r| r.cf.as_str()),
+        CmdType::Put => req.put.as_ref().map(|r| r.cf.as_str()),
+        CmdType::Delete => req.delete.as_ref().map(|r| r.cf.as_str()),
+        _ => None,
+    }
+}
+
+/// Checks every data request of `req` against `region` (keys in range,
+/// known column family, well-formed).
+fn check_requests(req: &RaftCmdRequest, region: &Region) -> Result<(), RaftstoreError> {
+    for r in &req.requests {
+        match r.cmd_type() {
+            CmdType::Get | CmdType::Put | CmdType::Delete => {
+                let key = request_key(r).ok_or_else(|| {
+                    RaftstoreError::other(format!("malformed {:?} request", r.cmd_type()))
+                })?;
+                let cf = cf_of(request_cf(r).unwrap_or_default());
+                if !valid_cf(cf) {
+                    return Err(RaftstoreError::other(format!(
+                        "unknown column family {:?}",
+                        cf
+                    )));
+                }
+                check_key_in_region(key, region)?;
+            }
+            CmdType::Snap => {}
+            CmdType::Invalid => return Err(RaftstoreError::other("invalid command type")),
+        }
+    }
+    Ok(())
+}
+
+pub fn new_admin_request(region_id: u64, peer: MetaPeer) -> RaftCmdRequest {
+    RaftCmdRequest {
+        header: Some(RaftRequestHeader {
+            region_id,
+            peer: Some(peer),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn new_compact_log_request(
+    region_id: u64,
+    peer: MetaPeer,
+    compact_index: u64,
+    compact_term: u64,
+) -> RaftCmdRequest {
+    let mut req = new_admin_request(region_id, peer);
+    req.admin_request = Some(AdminRequest {
+        cmd_type: AdminCmdType::CompactLog as i32,
+        compact_log: Some(CompactLogRequest {
+            compact_index,
+            compact_term,
+        }),
+        ..Default::default()
+    });
+    req
+}
+
+/// What applying one entry asks of the caller beyond the batch writes.
+enum ApplyOutcome {
+    Continue,
+    /// The peer removed itself; stop applying.
+    Destroyed,
+}
+
+impl<'a> PeerMsgHandler<'a> {
+    pub fn new(peer: &'a mut Peer, ctx: &'a GlobalContext) -> Self {
+        PeerMsgHandler { peer, ctx }
+    }
+
+    pub fn handle_msg(&mut self, msg: PeerMsg) {
+        match msg {
+            PeerMsg::RaftMessage(m) => {
+                if let Err(e) = self.on_raft_msg(*m) {
+                    tracing::error!(tag = %self.peer.tag, %e, "handle raft message error");
+                }
+            }
+            PeerMsg::RaftCmd { request, callback } => self.propose_raft_command(*request, callback),
+            PeerMsg::Tick => self.on_tick(),
+            PeerMsg::SplitRegion {
+                region_epoch,
+                split_key,
+                callback,
+            } => {
+                tracing::info!(tag = %self.peer.tag, ?split_key, "on split");
+                self.on_prepare_split_region(region_epoch, split_key, callback);
+            }
+            PeerMsg::RegionApproximateSize(size) => self.peer.approximate_size = Some(size),
+            PeerMsg::GcSnap(snaps) => self.on_gc_snap(snaps),
+            PeerMsg::Start => self.start_ticker(),
+        }
+    }
+
+    // ---- proposing -------------------------------------------------------
+
+    fn pre_propose_raft_command(&mut self, req: &RaftCmdRequest) -> Result<(), RaftstoreError> {
+        if req.header.is_none() {
+            return Err(RaftstoreError::other("missing header"));
+        }
+        check_store_id(req, self.peer.store_id())?;
+        if !self.peer.is_leader() {
+            let leader_id = self.peer.leader_id();
+            let leader = self.peer.get_peer_from_cache(leader_id);
+            return Err(RaftstoreError::NotLeader {
+                region_id: self.peer.region_id,
+                leader,
+            });
+        }
+        check_peer_id(req, self.peer.peer_id())?;
+        check_term(req, self.peer.term())?;
+        match check_region_epoch(req, self.peer.region(), true) {
+            Err(RaftstoreError::EpochNotMatch {
+                message,
+                mut regions,
+            }) => {
+                if let Some(sibling) = self.find_sibling_region() {
+                    regions.push(sibling);
+                }
+                Err(RaftstoreError::EpochNotMatch { message, regions })
+            }
+            other => other,
+        }
+    }
+
+    pub fn propose_raft_command(&mut self, req: RaftCmdRequest, cb: Callback) {
+        if self.peer.stopped {
+            crate::raftstore::peer::notify_req_region_removed(self.peer.region_id, cb);
+            return;
+        }
+        if let Err(e) = self.pre_propose_raft_command(&req) {
+            cb.done(err_resp(&e));
+            return;
+        }
+        match req.admin_request.as_ref().map(|a| a.cmd_type()) {
+            None => match check_requests(&req, self.peer.region()) {
+                Ok(()) => self.propose_normal(&req, cb),
+                Err(e) => cb.done(err_resp(&e)),
+            },
+            Some(AdminCmdType::TransferLeader) => self.propose_transfer_leader(&req, cb),
+            Some(AdminCmdType::ChangePeer) => self.propose_conf_change(&req, cb),
+            Some(AdminCmdType::Split) => self.propose_split(&req, cb),
+            Some(AdminCmdType::CompactLog) => self.propose_normal(&req, cb),
+            Some(AdminCmdType::InvalidAdmin) => {
+                cb.done(err_resp(&RaftstoreError::other("invalid admin command")))
+            }
+        }
+    }
+
+    fn propose_normal(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        let index = self.peer.next_proposal_index();
+        let term = self.peer.term();
+        if let Err(e) = self.peer.raft_group.propose(req.encode_to_vec()) {
+            cb.done(err_resp(&RaftstoreError::other(e.to_string())));
+            return;
+        }
+        if self.peer.next_proposal_index() == index {
+            cb.done(err_resp(&RaftstoreError::other("raft proposal dropped")));
+            return;
+        }
+        self.peer.proposals.push_back(Proposal { index, term, cb });
+    }
+
+    fn propose_transfer_leader(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        let admin = req.admin_request.as_ref().unwrap();
+        let target = admin
+            .transfer_leader
+            .as_ref()
+            .and_then(|t| t.peer.as_ref())
+            .map_or(0, |p| p.id);
+        self.peer.raft_group.transfer_leader(target);
+        let mut resp = new_cmd_resp();
+        resp.admin_response = Some(AdminResponse {
+            cmd_type: AdminCmdType::TransferLeader as i32,
+            transfer_leader: Some(TransferLeaderResponse {}),
+            ..Default::default()
+        });
+        bind_resp_term(&mut resp, self.peer.term());
+        cb.done(resp);
+    }
+
+    fn propose_conf_change(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        let admin = req.admin_request.as_ref().unwrap();
+        let Some(cp) = admin.change_peer.as_ref() else {
+            cb.done(err_resp(&RaftstoreError::other(
+                "malformed change peer request",
+            )));
+            return;
+        };
+        let Some(target) = cp.peer else {
+            cb.done(err_resp(&RaftstoreError::other(
+                "change peer request without a peer",
+            )));
+            return;
+        };
+        let change_type = cp.change_type();
+        // A leader that removes itself leaves the others to notice the
+        // commit on their own; with two peers the survivor could never win
+        // an election. Hand leadership over first and let the client retry.
+        if change_type == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
+            let other = self
+                .peer
+                .region()
+                .peers
+                .iter()
+                .filter(|p| p.id != target.id)
+                .max_by_key(|p| {
+                    self.peer
+                        .raft_group
+                        .raft
+                        .prs
+                        .get(&p.id)
+                        .map_or(0, |pr| pr.matched)
+                })
+                .cloned();
+            if let Some(other) = other {
+                self.peer.raft_group.transfer_leader(other.id);
+            }
+            cb.done(err_resp(&RaftstoreError::NotLeader {
+                region_id: self.peer.region_id,
+                leader: None,
+            }));
+            return;
+        }
+        let cc = ConfChange {
+            change_type: change_type as i32,
+            node_id: target.id,
+            context: req.encode_to_vec(),
+        };
+        let index = self.peer.next_proposal_index();
+        let term = self.peer.term();
+        if let Err(e) = self.peer.raft_group.propose_conf_change(cc) {
+            cb.done(err_resp(&RaftstoreError::other(e.to_string())));
+            return;
+        }
+        self.peer.proposals.push_back(Proposal { index, term, cb });
+    }
+
+    fn propose_split(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        let split = req.admin_request.as_ref().and_then(|a| a.split.as_ref());
+        let Some(split) = split else {
+            cb.done(err_resp(&RaftstoreError::other("malformed split request")));
+            return;
+        };
+        if let Err(e) = check_split(
+            self.peer.region(),
+            &split.split_key,
+            split.new_peer_ids.len(),
+        ) {
+            cb.done(err_resp(&e));
+            return;
+        }
+        self.propose_normal(req, cb)
+    }
+
+    // ---- raft messages ---------------------------------------------------
+
+    fn on_raft_msg(&mut self, msg: RaftMessage) -> crate::Result<()> {
+        if !self.validate_raft_message(&msg) || self.peer.stopped {
+            return Ok(());
+        }
+        if msg.is_tombstone {
+            self.handle_gc_peer_msg(&msg);
+            return Ok(());
+        }
+        if self.check_message(&msg) {
+            return Ok(());
+        }
+        if let Some(key) = self.check_snapshot(&msg)? {
+            // A snapshot we will not apply: drop its files.
+            if let Ok(s) = self.ctx.snap_mgr.get_snapshot_for_applying(&key) {
+                self.ctx.snap_mgr.delete_snapshot(&key, s.as_ref(), false);
+            }
+            return Ok(());
+        }
+        let from = msg.from_peer.unwrap_or_default();
+        self.peer.insert_peer_cache(from);
+        let Some(m) = msg.message else { return Ok(()) };
+        if let Err(e) = self.peer.raft_group.step(m) {
+            tracing::debug!(tag = %self.peer.tag, %e, "step failed");
+        }
+        if self.peer.any_new_peer_catch_up(from.id) {
+            self.peer
+                .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
+        }
+        Ok(())
+    }
+
+    fn validate_raft_message(&self, msg: &RaftMessage) -> bool {
+        let to_store = msg.to_peer.as_ref().map_or(0, |p| p.store_id);
+        if to_store != self.peer.store_id() {
+            tracing::warn!(
+                region_id = msg.region_id,
+                to_store,
+                "store not match, ignore message"
+            );
+            return false;
+        }
+        if msg.region_epoch.is_none() || msg.message.is_none() && !msg.is_tombstone {
+            tracing::error!(
+                region_id = msg.region_id,
+                "malformed raft message, ignore it"
+            );
+            return false;
+        }
+        true
+    }
+
+    /// True if the message must not be stepped: it comes from a removed
+    /// peer (answered with a tombstone for votes), targets an older
+    /// incarnation of this peer, or a newer one (then this peer is stale
+    /// and destroys itself, letting the store create the new one).
+    fn check_message(&mut self, msg: &RaftMessage) -> bool {
+        let from_epoch = msg.region_epoch.unwrap_or_default();
+        let is_vote = msg.message.as_ref().is_some_and(is_vote_message);
+        let from_store = msg.from_peer.as_ref().map_or(0, |p| p.store_id);
+        let region = self.peer.region().clone();
+        let epoch = region.region_epoch.unwrap_or_default();
+        if is_epoch_stale(&from_epoch, &epoch) && find_peer(&region, from_store).is_none() {
+            handle_stale_msg(self.ctx, msg, &epoch, is_vote);
+            return true;
+        }
+        let target = msg.to_peer.unwrap_or_default();
+        if target.id < self.peer.peer_id() {
+            tracing::info!(tag = %self.peer.tag, target = target.id, "message for an older peer, drop");
+            return true;
+        }
+        if target.id > self.peer.peer_id() {
+            if self.peer.maybe_destroy() {
+                tracing::info!(tag = %self.peer.tag, target = target.id, "stale: a newer peer exists, destroying");
+                self.destroy_peer();
+                self.ctx
+                    .router
+                    .send_store(StoreMsg::RaftMessage(Box::new(msg.clone())));
+            }
+            return true;
+        }
+        false
+    }
+
+    fn handle_gc_peer_msg(&mut self, msg: &RaftMessage) {
+        let from_epoch = msg.region_epoch.unwrap_or_default();
+        let epoch = self.peer.region().region_epoch.unwrap_or_default();
+        if !is_epoch_stale(&epoch, &from_epoch) {
+            return;
+        }
+        let to = msg.to_peer.unwrap_or_default();
+        if !peer_equal(&self.peer.meta, &to) {
+            tracing::info!(tag = %self.peer.tag, "receive stale gc message, ignore");
+            return;
+        }
+        tracing::info!(tag = %self.peer.tag, "receives gc message, trying to remove");
+        if self.peer.maybe_destroy() {
+            self.destroy_peer();
+        }
+    }
+
+    /// Decides whether a snapshot message may be stepped. `Some(key)` means
+    /// drop it (and its files).
+    fn check_snapshot(&mut self, msg: &RaftMessage) -> crate::Result<Option<SnapKey>> {
+        let Some(snap) = msg.message.as_ref().and_then(|m| m.snapshot.as_ref()) else {
+            return Ok(None);
+        };
+        let key = SnapKey::from_region_snap(msg.region_id, snap);
+        let data = RaftSnapshotData::decode(snap.data.as_slice())
+            .map_err(|e| crate::Error::Other(format!("decode snapshot data: {}", e)))?;
+        let snap_region = data.region.unwrap_or_default();
+        let peer_id = msg.to_peer.as_ref().map_or(0, |p| p.id);
+        if !snap_region.peers.iter().any(|p| p.id == peer_id) {
+            tracing::info!(tag = %self.peer.tag, peer_id, "snapshot region doesn't contain peer, skip");
+            return Ok(Some(key));
+        }
+        {
+            let meta = self.ctx.meta();
+            let current = meta.regions.get(&self.peer.region_id);
+            if !current.is_some_and(|r| region_equal(r, self.peer.region())) {
+                if !self.peer.is_initialized() {
+                    tracing::info!(tag = %self.peer.tag, "stale delegate detected, skip");
+                    return Ok(Some(key));
+                }
+                panic!(
+                    "{} meta corrupted {:?} != {:?}",
+                    self.peer.tag,
+                    current,
+                    self.peer.region()
+                );
+            }
+            if meta
+                .get_overlap_regions(&snap_region)
+                .iter()
+                .any(|r| r.id != snap_region.id)
+            {
+                tracing::info!(tag = %self.peer.tag, ?snap_region, "snapshot overlaps another region, skip");
+                return Ok(Some(key));
+            }
+        }
+        // The files must be here before raft may accept the snapshot.
+        self.ctx.snap_mgr.get_snapshot_for_applying(&key)?;
+        Ok(None)
+    }
+
+    /// Destroys this peer and forgets it everywhere on the store.
+    pub fn destroy_peer(&mut self) {
+        tracing::info!(tag = %self.peer.tag, "starts destroy");
+        let region_id = self.peer.region_id;
+        let mut meta = self.ctx.meta();
+        let initialized = self.peer.is_initialized();
+        if let Err(e) = self.peer.destroy(&self.ctx.engines, false) {
+            panic!("{} destroy peer: {}", self.peer.tag, e);
+        }
+        self.ctx.router.close(region_id);
+        self.peer.stopped = true;
+        if initialized && !meta.remove_range(self.peer.region()) {
+            panic!("{} meta corruption detected: range missing", self.peer.tag);
+        }
+        if meta.regions.remove(&region_id).is_none() {
+            panic!("{} meta corruption detected: region missing", self.peer.tag);
+        }
+    }
+
+    fn find_sibling_region(&self) -> Option<Region> {
+        self.ctx.meta().find_next_region(self.peer.region())
+    }
+
+    // ---- ticks -----------------------------------------------------------
+
+    fn start_ticker(&mut self) {
+        let mut t = Ticker::new_peer_ticker(&self.ctx.cfg);
+        t.schedule(PeerTick::Raft);
+        t.schedule(PeerTick::RaftLogGc);
+        t.schedule(PeerTick::SplitRegionCheck);
+        t.schedule(PeerTick::SchedulerHeartbeat);
+        self.peer.ticker = Some(t);
+    }
+
+    fn on_tick(&mut self) {
+        if self.peer.stopped {
+            return;
+        }
+        let Some(t) = self.peer.ticker.as_mut() else {
+            return;
+        };
+        t.tick_clock();
+        let due = |t: &Ticker, tp| t.is_on_tick(tp);
+        let (raft, gc, hb, split) = (
+            due(t, PeerTick::Raft),
+            due(t, PeerTick::RaftLogGc),
+            due(t, PeerTick::SchedulerHeartbeat),
+            due(t, PeerTick::SplitRegionCheck),
+        );
+        if raft {
+            self.peer.raft_group.tick();
+            self.schedule(PeerTick::Raft);
+        }
+        if gc {
+            self.on_raft_gc_log_tick();
+        }
+        if hb {
+            self.on_scheduler_heartbeat_tick();
+        }
+        if split {
+            self.on_split_region_check_tick();
+        }
+    }
+
+    fn schedule(&mut self, tp: PeerTick) {
+        if let Some(t) = self.peer.ticker.as_mut() {
+            t.schedule(tp);
+        }
+    }
+
+    /// Deletes raft log entries up to `truncated_index` in the background.
+    pub fn schedule_compact_log(&mut self, truncated_index: u64) {
+        let task = RaftLogGcTask {
+            raft_engine: self.ctx.engines.raft.clone(),
+            region_id: self.peer.region_id,
+            start_idx: self.peer.last_compacted_idx,
+            end_idx: truncated_index + 1,
+        };
+        self.peer.last_compacted_idx = task.end_idx;
+        let _ = self.ctx.raftlog_gc_task_sender.send(task);
+    }
+
+    fn on_raft_gc_log_tick(&mut self) {
+        self.schedule(PeerTick::RaftLogGc);
+        if !self.peer.is_leader() {
+            return;
+        }
+        let applied = self.peer.store().applied_index();
+        let first = self.peer.store().truncated_index() + 1;
+        if applied <= first || applied - first < self.ctx.cfg.raft_log_gc_count_limit {
+            return;
+        }
+        let compact_idx = applied - 1;
+        if compact_idx < first {
+            return;
+        }
+        let Ok(term) = self.peer.raft_group.raft.raft_log.term(compact_idx) else {
+            return;
+        };
+        let req = new_compact_log_request(self.peer.region_id, self.peer.meta, compact_idx, term);
+        self.propose_raft_command(req, Callback::none());
+    }
+
+    fn on_split_region_check_tick(&mut self) {
+        self.schedule(PeerTick::SplitRegionCheck);
+        if !self.ctx.split_check_task_sender.is_empty() || !self.peer.is_leader() {
+            return;
+        }
+        if self.peer.approximate_size.is_some()
+            && self.peer.size_diff_hint < self.ctx.cfg.region_split_size / 8
+        {
+            return;
+        }
+        let task = SplitCheckTask {
+            region: self.peer.region().clone(),
+        };
+        if self.ctx.split_check_task_sender.try_send(task).is_ok() {
+            self.peer.size_diff_hint = 0;
+        }
+    }
+
+    fn on_prepare_split_region(&mut self, epoch: RegionEpoch, split_key: Vec<u8>, cb: Callback) {
+        if let Err(e) = self.validate_split_region(&epoch, &split_key) {
+            cb.done(err_resp(&e));
+            return;
+        }
+        let task = SchedulerTask::AskSplit {
+            region: self.peer.region().clone(),
+            split_key,
+            peer: self.peer.meta,
+            callback: cb,
+        };
+        let _ = self.ctx.scheduler_task_sender.send(task);
+    }
+
+    fn validate_split_region(
+        &mut self,
+        epoch: &RegionEpoch,
+        split_key: &[u8],
+    ) -> Result<(), RaftstoreError> {
+        if split_key.is_empty() {
+            return Err(RaftstoreError::other(format!(
+                "{} split key should not be empty",
+                self.peer.tag
+            )));
+        }
+        if !self.peer.is_leader() {
+            let leader = self.peer.get_peer_from_cache(self.peer.leader_id());
+            return Err(RaftstoreError::NotLeader {
+                region_id: self.peer.region_id,
+                leader,
+            });
+        }
+        let region = self.peer.region();
+        let latest = region.region_epoch.unwrap_or_default();
+        if latest.version != epoch.version {
+            return Err(RaftstoreError::EpochNotMatch {
+                message: format!(
+                    "{} epoch changed {:?} != {:?}, retry later",
+                    self.peer.tag, latest, epoch
+                ),
+                regions: vec![region.clone()],
+            });
+        }
+        Ok(())
+    }
+
+    fn on_scheduler_heartbeat_tick(&mut self) {
+        self.schedule(PeerTick::SchedulerHeartbeat);
+        if self.peer.is_leader() {
+            self.peer
+                .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
+        }
+    }
+
+    fn on_gc_snap(&mut self, snaps: Vec<SnapKeyWithSending>) {
+        let compacted_idx = self.peer.store().truncated_index();
+        let compacted_term = self.peer.store().truncated_term();
+        let mgr = &self.ctx.snap_mgr;
+        for s in snaps {
+            let key = s.snap_key;
+            if s.is_sending {
+                let Ok(snap) = mgr.get_snapshot_for_sending(&key) else {
+                    continue;
+                };
+                if key.term < compacted_term || key.index < compacted_idx {
+                    tracing::info!(tag = %self.peer.tag, %key, "snap file has been compacted, delete");
+                    mgr.delete_snapshot(&key, snap.as_ref(), false);
+                }
+            } else if key.term <= compacted_term && key.index <= compacted_idx {
+                tracing::info!(tag = %self.peer.tag, %key, "snap file has been applied, delete");
+                if let Ok(snap) = mgr.get_snapshot_for_applying(&key) {
+                    mgr.delete_snapshot(&key, snap.as_ref(), false);
+                }
+            }
+        }
+    }
+
+    // ---- ready -----------------------------------------------------------
+
+    /// First half of a ready round: takes the peer's Ready and queues its
+    /// raft state and entries into `raft_wb`, which the caller writes (with
+    /// sync) for all peers at once. A snapshot is installed right here.
+    pub fn collect_ready(&mut self, raft_wb: &mut WriteBatch) -> Option<PendingReady> {
+        if self.peer.stopped || !self.peer.raft_group.has_ready() {
+            return None;
+        }
+        let ready = self.peer.raft_group.ready();
+        let mut kv_wb = WriteBatch::default();
+        let result = match self
+            .peer
+            .mut_store()
+            .save_ready_state(&ready, &mut kv_wb, raft_wb)
+        {
+            Ok(r) => r,
+            Err(e) => panic!("{} failed to save ready state: {}", self.peer.tag, e),
+        };
+        if let Some(res) = result {
+            // The new states go down first, then the region worker swaps
+            // the data, then the store's region map follows.
+            self.ctx
+                .engines
+                .write_raft(raft_wb)
+                .expect("write raft batch");
+            raft_wb.reset();
+            self.ctx.engines.write_kv(&kv_wb).expect("write kv batch");
+            let snap_meta = ready
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.metadata.clone())
+                .unwrap_or_default();
+            self.peer.mut_store().apply_snapshot_data(snap_meta);
+            let mut meta = self.ctx.meta();
+            if !res.prev_region.peers.is_empty() {
+                meta.remove_range(&res.prev_region);
+            }
+            meta.insert_range(&res.region);
+            meta.set_region(res.region.clone());
+            drop(meta);
+            self.peer.set_region(res.region);
+        }
+        Some(PendingReady { ready })
+    }
+
+    /// Second half of a ready round, after the raft batch is durable: send
+    /// the messages, apply committed entries, advance raft.
+    pub fn post_ready(&mut self, pending: PendingReady) {
+        let mut ready = pending.ready;
+        if self.peer.stopped {
+            return;
+        }
+        let msgs = std::mem::take(&mut ready.messages);
+        self.peer.send(self.ctx.trans.as_ref(), msgs);
+        let committed = std::mem::take(&mut ready.committed_entries);
+        self.apply_committed_entries(&committed);
+        if self.peer.stopped {
+            return;
+        }
+        if let Some(ss) = &ready.soft_state {
+            if ss.raft_state == raft::StateType::Leader {
+                // A new leader tells the scheduler at once.
+                self.peer
+                    .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
+            }
+        }
+        ready.committed_entries = committed;
+        self.peer.raft_group.advance(ready);
+    }
+
+    fn apply_committed_entries(&mut self, entries: &[Entry]) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut kv_wb = WriteBatch::default();
+        for entry in entries {
+            if self.peer.stopped {
+                return;
+            }
+            let index = entry.index;
+            let outcome = self.apply_entry(entry, &mut kv_wb);
+            if let ApplyOutcome::Destroyed = outcome {
+                return;
+            }
+            self.peer.mut_store().apply_state.applied_index = index;
+        }
+        let apply_state = self.peer.store().apply_state;
+        kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
+        self.ctx.engines.write_kv(&kv_wb).expect("write kv batch");
+    }
+
+    /// Writes out what `kv_wb` holds so far, with the apply state as of the
+    /// entry before `index` — so that a read sees exactly the log prefix.
+    fn flush(&mut self, kv_wb: &mut WriteBatch) {
+        if kv_wb.is_empty() {
+            return;
+        }
+        let apply_state = self.peer.store().apply_state;
+        kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
+        self.ctx.engines.write_kv(kv_wb).expect("write kv batch");
+        kv_wb.reset();
+    }
+
+    /// The callback waiting for the entry at (`index`, `term`), answering
+    /// proposals overtaken by it as stale.
+    fn take_callback(&mut self, index: u64, term: u64) -> Option<Callback> {
+        while let Some(p) = self.peer.proposals.front() {
+            if p.index > index {
+                return None;
+            }
+            let p = self.peer.proposals.pop_front().unwrap();
+            if p.index == index && p.term == term {
+                return Some(p.cb);
+            }
+            notify_stale_req(term, p.cb);
+        }
+        None
+    }
+
+    fn apply_entry(&mut self, entry: &Entry, kv_wb: &mut WriteBatch) -> ApplyOutcome {
+        let (index, term) = (entry.index, entry.term);
+        if entry.entry_type() == EntryType::EntryConfChange {
+            return self.apply_conf_change(entry, kv_wb);
+        }
+        if entry.data.is_empty() {
+            // A new leader's no-op: whatever was proposed at this index
+            // before the election is lost.
+            let _ = self.take_callback(index, term);
+            return ApplyOutcome::Continue;
+        }
+        let req = match RaftCmdRequest::decode(entry.data.as_slice()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(tag = %self.peer.tag, index, %e, "undecodable entry, skipped");
+                let _ = self.take_callback(index, term);
+                return ApplyOutcome::Continue;
+            }
+        };
+        let cb = self.take_callback(index, term);
+        if let Some(admin) = req.admin_request.as_ref() {
+            let resp = match admin.cmd_type() {
+                AdminCmdType::CompactLog => self.apply_compact_log(admin, kv_wb),
+                AdminCmdType::Split => self.apply_split(&req, index, kv_wb),
+                other => Err(RaftstoreError::other(format!(
+                    "unexpected admin command {:?} in log",
+                    other
+                ))),
+            };
+            self.respond(cb, resp, None);
+            return ApplyOutcome::Continue;
+        }
+        self.apply_requests(&req, cb, kv_wb);
+        ApplyOutcome::Continue
+    }
+
+    fn respond(
+        &self,
+        cb: Option<Callback>,
+        resp: Result<RaftCmdResponse, RaftstoreError>,
+        snap: Option<engine_util::DbSnapshot>,
+    ) {
+        let Some(cb) = cb else { return };
+        let mut resp = resp.unwrap_or_else(|e| err_resp(&e));
+        bind_resp_term(&mut resp, self.peer.term());
+        cb.done_with_snap(resp, snap);
+    }
+
+    fn apply_requests(
+        &mut self,
+        req: &RaftCmdRequest,
+        cb: Option<Callback>,
+        kv_wb: &mut WriteBatch,
+    ) {
+        // The region may have changed (split, conf change) since proposal.
+        let region = self.peer.region().clone();
+        if let Err(e) =
+            check_region_epoch(req, &region, true).and_then(|_| check_requests(req, &region))
+        {
+            self.respond(cb, Err(e), None);
+            return;
+        }
+        let mut resp = new_cmd_resp();
+        let mut snap = None;
+        for r in &req.requests {
+            let mut out = Response {
+                cmd_type: r.cmd_type,
+                ..Default::default()
+            };
+            match r.cmd_type() {
+                CmdType::Put => {
+                    let put = r.put.as_ref().unwrap();
+                    kv_wb.set_cf(cf_of(&put.cf), &put.key, &put.value);
+                    self.peer.size_diff_hint += (put.key.len() + put.value.len()) as u64;
+                    out.put = Some(PutResponse {});
+                }
+                CmdType::Delete => {
+                    let del = r.delete.as_ref().unwrap();
+                    kv_wb.delete_cf(cf_of(&del.cf), &del.key);
+                    self.peer.size_diff_hint += del.key.len() as u64;
+                    out.delete = Some(DeleteResponse {});
+                }
+                CmdType::Get => {
+                    self.flush(kv_wb);
+                    let get = r.get.as_ref().unwrap();
+                    let value = engine_util::get_cf(&self.ctx.engines.kv, cf_of(&get.cf), &get.key)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
+                    out.get = Some(GetResponse { value });
+                }
+                CmdType::Snap => {
+                    self.flush(kv_wb);
+                    snap = Some(engine_util::DbSnapshot::new(self.ctx.engines.kv.clone()));
+                    out.snap = Some(SnapResponse {
+                        region: Some(region.clone()),
+                    });
+                }
+                CmdType::Invalid => {}
+            }
+            resp.responses.push(out);
+        }
+        self.respond(cb, Ok(resp), snap);
+    }
+
+    fn apply_compact_log(
+        &mut self,
+        admin: &AdminRequest,
+        _kv_wb: &mut WriteBatch,
+    ) -> Result<RaftCmdResponse, RaftstoreError> {
+        let req = admin.compact_log.unwrap_or_default();
+        let store = self.peer.mut_store();
+        if req.compact_index > store.truncated_index() {
+            store.apply_state.truncated_state = Some(RaftTruncatedState {
+                index: req.compact_index,
+                term: req.compact_term,
+            });
+            self.schedule_compact_log(req.compact_index);
+        }
+        let mut resp = new_cmd_resp();
+        resp.admin_response = Some(AdminResponse {
+            cmd_type: AdminCmdType::CompactLog as i32,
+            compact_log: Some(CompactLogResponse {}),
+            ..Default::default()
+        });
+        Ok(resp)
+    }
+
+    fn apply_conf_change(&mut self, entry: &Entry, kv_wb: &mut WriteBatch) -> ApplyOutcome {
+        let (index, term) = (entry.index, entry.term);
+        let cb = self.take_callback(index, term);
+        let cc = match ConfChange::decode(entry.data.as_slice()) {
+            Ok(cc) => cc,
+            Err(e) => {
+                tracing::error!(tag = %self.peer.tag, index, %e, "undecodable conf change, skipped");
+                self.respond(
+                    cb,
+                    Err(RaftstoreError::other("undecodable conf change")),
+                    None,
+                );
+                return ApplyOutcome::Continue;
+            }
+        };
+        let req = RaftCmdRequest::decode(cc.context.as_slice()).unwrap_or_default();
+        let mut region = self.peer.region().clone();
+        let target = req
+            .admin_request
+            .as_ref()
+            .and_then(|a| a.change_peer.as_ref())
+            .and_then(|c| c.peer)
+            .unwrap_or(MetaPeer {
+                id: cc.node_id,
+                store_id: 0,
+            });
+        // Duplicates and stale requests are expected (the scheduler repeats
+        // itself until it sees the change); they must not apply twice.
+        let check = check_region_epoch(&req, &region, true).and_then(|_| {
+            let exists = region.peers.iter().any(|p| p.id == target.id);
+            match cc.change_type() {
+                ConfChangeType::AddNode if exists => Err(RaftstoreError::other(format!(
+                    "peer {} already exists",
+                    target.id
+                ))),
+                ConfChangeType::AddNode if find_peer(&region, target.store_id).is_some() => Err(
+                    RaftstoreError::other(format!("store {} already has a peer", target.store_id)),
+                ),
+                ConfChangeType::RemoveNode if !exists => Err(RaftstoreError::other(format!(
+                    "peer {} is not a member",
+                    target.id
+                ))),
+                _ => Ok(()),
+            }
+        });
+        if let Err(e) = check {
+            tracing::info!(tag = %self.peer.tag, %e, "conf change rejected at apply");
+            self.respond(cb, Err(e), None);
+            return ApplyOutcome::Continue;
+        }
+        match cc.change_type() {
+            ConfChangeType::AddNode => region.peers.push(target),
+            ConfChangeType::RemoveNode => region.peers.retain(|p| p.id != target.id),
+        }
+        if let Some(epoch) = region.region_epoch.as_mut() {
+            epoch.conf_ver += 1;
+        }
+        meta::write_region_state(kv_wb, &region, PeerState::Normal);
+        self.ctx.meta().set_region(region.clone());
+        self.peer.set_region(region.clone());
+        match cc.change_type() {
+            ConfChangeType::AddNode => self.peer.insert_peer_cache(target),
+            ConfChangeType::RemoveNode => {
+                self.peer.remove_peer_cache(target.id);
+                self.peer.peers_start_pending_tick.remove(&target.id);
+            }
+        }
+        self.peer.raft_group.apply_conf_change(&cc);
+        self.peer.mut_store().apply_state.applied_index = index;
+        self.flush(kv_wb);
+        let mut resp = new_cmd_resp();
+        resp.admin_response = Some(AdminResponse {
+            cmd_type: AdminCmdType::ChangePeer as i32,
+            change_peer: Some(ChangePeerResponse {
+                region: Some(region.clone()),
+            }),
+            ..Default::default()
+        });
+        self.respond(cb, Ok(resp), None);
+        if cc.change_type() == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
+            if self.peer.maybe_destroy() {
+                self.destroy_peer();
+            }
+            return ApplyOutcome::Destroyed;
+        }
+        if self.peer.is_leader() {
+            self.peer
+                .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
+        }
+        ApplyOutcome::Continue
+    }
+
+    fn apply_split(
+        &mut self,
+        req: &RaftCmdRequest,
+        index: u64,
+        kv_wb: &mut WriteBatch,
+    ) -> Result<RaftCmdResponse, RaftstoreError> {
+        let split = req
+            .admin_request
+            .as_ref()
+            .and_then(|a| a.split.clone())
+            .unwrap_or_default();
+        let mut left = self.peer.region().clone();
+        check_region_epoch(req, &left, true)?;
+        check_split(&left, &split.split_key, split.new_peer_ids.len())?;
+        let epoch = left.region_epoch.get_or_insert_with(Default::default);
+        epoch.version += 1;
+        let mut right = left.clone();
+        right.id = split.new_region_id;
+        right.start_key = split.split_key.clone();
+        right.peers = left
+            .peers
+            .iter()
+            .zip(&split.new_peer_ids)
+            .map(|(p, id)| MetaPeer {
+                id: *id,
+                store_id: p.store_id,
+            })
+            .collect();
+        left.end_key = split.split_key.clone();
+        // A peer of the new region may already exist here, created by a
+        // message before this split applied; it holds no data, so replace
+        // it (before the new region's state is written over its tombstone).
+        if let Some(existing) = self.ctx.router.get(right.id) {
+            let mut p = existing.peer();
+            if p.is_initialized() {
+                panic!(
+                    "{} split: new region {} already initialized here",
+                    self.peer.tag, right.id
+                );
+            }
+            let mut h = PeerMsgHandler::new(&mut p, self.ctx);
+            h.destroy_peer();
+        }
+        meta::write_region_state(kv_wb, &left, PeerState::Normal);
+        meta::write_region_state(kv_wb, &right, PeerState::Normal);
+        self.peer.mut_store().apply_state.applied_index = index;
+        self.flush(kv_wb);
+        let mut new_peer = crate::raftstore::peer::Peer::create(
+            self.ctx.store_id(),
+            &self.ctx.cfg,
+            self.ctx.region_task_sender.clone(),
+            self.ctx.engines.clone(),
+            right.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{} create split peer: {}", self.peer.tag, e));
+        {
+            let mut meta = self.ctx.meta();
+            meta.remove_range(self.peer.region());
+            meta.insert_range(&left);
+            meta.insert_range(&right);
+            meta.set_region(left.clone());
+            meta.set_region(right.clone());
+        }
+        self.peer.set_region(left.clone());
+        self.peer.size_diff_hint = 0;
+        self.peer.approximate_size = None;
+        let was_leader = self.peer.is_leader();
+        if was_leader && right.peers.len() > 1 {
+            // Peers of the new region would otherwise wait a full election
+            // timeout; the parent's leader starts one right away.
+            let _ = new_peer.raft_group.campaign();
+        }
+        let new_meta = new_peer.meta;
+        self.ctx.router.register(new_peer);
+        let _ = self.ctx.router.send(right.id, PeerMsg::Start);
+        if was_leader {
+            self.peer
+                .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
+            let _ = self
+                .ctx
+                .scheduler_task_sender
+                .try_send(SchedulerTask::RegionHeartbeat {
+                    region: right.clone(),
+                    peer: new_meta,
+                    pending_peers: Vec::new(),
+                    approximate_size: None,
+                });
+        }
+        let mut resp = new_cmd_resp();
+        resp.admin_response = Some(AdminResponse {
+            cmd_type: AdminCmdType::Split as i32,
+            split: Some(SplitResponse {
+                regions: vec![left, right],
+            }),
+            ..Default::default()
+        });
+        Ok(resp)
+    }
+}
+
+/// A split key must fall strictly inside the region, and the new region
+/// needs one new peer id per current peer.
+fn check_split(region: &Region, split_key: &[u8], new_peers: usize) -> Result<(), RaftstoreError> {
+    if split_key.is_empty() {
+        return Err(RaftstoreError::other("split key should not be empty"));
+    }
+    check_key_in_region(split_key, region)?;
+    if split_key == region.start_key.as_slice() {
+        return Err(RaftstoreError::KeyNotInRegion {
+            key: split_key.to_vec(),
+            region: Box::new(region.clone()),
+        });
+    }
+    if new_peers != region.peers.len() {
+        return Err(RaftstoreError::other(format!(
+            "invalid new peer id count, need {}, but got {}",
+            region.peers.len(),
+            new_peers
+        )));
+    }
+    Ok(())
+}
+
+/// Answers a message from a peer that is no longer a member: a vote gets a
+/// tombstone back so the sender destroys itself; anything else is dropped.
+pub fn handle_stale_msg(
+    ctx: &GlobalContext,
+    msg: &RaftMessage,
+    cur_epoch: &RegionEpoch,
+    need_gc: bool,
+) {
+    if !need_gc {
+        tracing::info!(
+            region_id = msg.region_id,
+            ?cur_epoch,
+            "raft message is stale, ignore it"
+        );
+        return;
+    }
+    let gc = RaftMessage {
+        region_id: msg.region_id,
+        from_peer: msg.to_peer,
+        to_peer: msg.from_peer,
+        region_epoch: Some(*cur_epoch),
+        is_tombstone: true,
+        ..Default::default()
+    };
+    if let Err(e) = ctx.trans.send(gc) {
+        tracing::error!(region_id = msg.region_id, %e, "send gc message failed");
+    }
+}

@@ -1,0 +1,94 @@
+//! The raft worker: one thread that drives every peer of the store.
+//!
+//! Each round it takes everything queued, lets each addressed peer handle
+//! its messages, then handles the Ready of every peer it touched in two
+//! passes: first all raft states and entries go into one write batch,
+//! written and synced once; then, with that durable, messages are sent and
+//! committed entries applied.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{select, Receiver};
+
+use crate::raftstore::message::Msg;
+use crate::raftstore::peer_msg_handler::PeerMsgHandler;
+use crate::raftstore::router::PeerState;
+use crate::raftstore::store::GlobalContext;
+use crate::util::engine_util::WriteBatch;
+
+/// Most messages handled before the peers' Readies are processed.
+const MAX_BATCH: usize = 4096;
+
+pub struct RaftWorker {
+    ctx: Arc<GlobalContext>,
+    receiver: Receiver<Msg>,
+}
+
+impl RaftWorker {
+    pub fn new(ctx: Arc<GlobalContext>, receiver: Receiver<Msg>) -> Self {
+        RaftWorker { ctx, receiver }
+    }
+
+    /// Runs rounds until `stop` fires or the channel closes.
+    pub fn run(self, stop: Receiver<()>) {
+        let mut msgs = Vec::with_capacity(MAX_BATCH);
+        loop {
+            select! {
+                recv(self.receiver) -> m => match m {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => return,
+                },
+                recv(stop) -> _ => return,
+            }
+            while msgs.len() < MAX_BATCH {
+                match self.receiver.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+            self.handle_round(&mut msgs);
+        }
+    }
+
+    /// Handles one batch of messages and the Readies they produced.
+    pub fn handle_round(&self, msgs: &mut Vec<Msg>) {
+        let mut touched: Vec<(u64, Arc<PeerState>)> = Vec::new();
+        for m in msgs.drain(..) {
+            let Some(ps) = self.ctx.router.get(m.region_id) else {
+                continue;
+            };
+            if ps.is_closed() {
+                continue;
+            }
+            {
+                let mut peer = ps.peer();
+                PeerMsgHandler::new(&mut peer, &self.ctx).handle_msg(m.msg);
+            }
+            if !touched.iter().any(|(id, _)| *id == m.region_id) {
+                touched.push((m.region_id, ps));
+            }
+        }
+        let mut raft_wb = WriteBatch::default();
+        // Raft state must be on disk before the messages that depend on it
+        // leave, so this one batch is synced.
+        raft_wb.set_sync(true);
+        let mut pending = Vec::with_capacity(touched.len());
+        for (_, ps) in &touched {
+            let mut peer = ps.peer();
+            if let Some(rd) = PeerMsgHandler::new(&mut peer, &self.ctx).collect_ready(&mut raft_wb)
+            {
+                pending.push((ps.clone(), rd));
+            }
+        }
+        if !raft_wb.is_empty() {
+            self.ctx
+                .engines
+                .write_raft(&raft_wb)
+                .expect("write raft batch");
+        }
+        for (ps, rd) in pending {
+            let mut peer = ps.peer();
+            PeerMsgHandler::new(&mut peer, &self.ctx).post_ready(rd);
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! What all peers of a store share (Go's raftstore.go): the region map,
+//! the context handed to every handler, and the transport seam.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
+use prost::Message as _;
+use proto::metapb::{Region, Store};
+use proto::raft_serverpb::{PeerState, RaftMessage, RegionLocalState};
+
+use crate::config::Config;
+use crate::raftstore::message::{Msg, PeerMsg, StoreMsg};
+use crate::raftstore::meta;
+use crate::raftstore::peer::Peer;
+use crate::raftstore::peer_storage::clear_meta;
+use crate::raftstore::raft_worker::RaftWorker;
+use crate::raftstore::router::{RaftstoreRouter, Router};
+use crate::raftstore::runner::raftlog_gc::RaftLogGcTaskHandler;
+use crate::raftstore::runner::region_task::RegionTaskHandler;
+use crate::raftstore::runner::scheduler_task::SchedulerTaskHandler;
+use crate::raftstore::runner::split_checker::SplitCheckHandler;
+use crate::raftstore::runner::{RaftLogGcTask, RegionTask, SchedulerTask, SplitCheckTask};
+use crate::raftstore::scheduler_client::SchedulerClient;
+use crate::raftstore::snap::snap_manager::SnapManager;
+use crate::raftstore::store_worker::StoreWorker;
+use crate::raftstore::ticker::TickDriver;
+use crate::util::engine_util::{CfIterator, Engines, WriteBatch, CF_RAFT};
+use crate::util::worker::Worker;
+
+/// Sends raft messages to other stores. The test cluster plugs in a
+/// simulated network, the server a gRPC one.
+pub trait Transport: Send + Sync {
+    fn send(&self, msg: RaftMessage) -> crate::Result<()>;
+}
+
+/// The regions of this store, by id and by key range.
+#[derive(Debug, Default)]
+pub struct StoreMeta {
+    /// Initialized regions by start key (ranges never overlap).
+    pub region_ranges: BTreeMap<Vec<u8>, u64>,
+    /// Every region with a peer here, initialized or not.
+    pub regions: HashMap<u64, Region>,
+    /// First votes for regions not created yet (see the store worker).
+    pub pending_votes: Vec<RaftMessage>,
+}
+
+impl StoreMeta {
+    /// Records `region` under its id and range, replacing what was there.
+    pub fn set_region(&mut self, region: Region) {
+        self.regions.insert(region.id, region);
+    }
+
+    /// Inserts `region` into the range index.
+    pub fn insert_range(&mut self, region: &Region) {
+        self.region_ranges
+            .insert(region.start_key.clone(), region.id);
+    }
+
+    /// Removes `region`'s entry from the range index if it still points at
+    /// it; returns whether it did.
+    pub fn remove_range(&mut self, region: &Region) -> bool {
+        match self.region_ranges.get(&region.start_key) {
+            Some(id) if *id == region.id => {
+                self.region_ranges.remove(&region.start_key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Initialized regions whose range intersects `region`'s.
+    pub fn get_overlap_regions(&self, region: &Region) -> Vec<Region> {
+        let mut out = Vec::new();
+        let upper = if region.end_key.is_empty() {
+            self.region_ranges.range::<Vec<u8>, _>(..)
+        } else {
+            self.region_ranges.range(..region.end_key.clone())
+        };
+        for (_, id) in upper.rev() {
+            let Some(r) = self.regions.get(id) else {
+                continue;
+            };
+            if !r.end_key.is_empty() && r.end_key <= region.start_key {
+                break;
+            }
+            out.push(r.clone());
+        }
+        out
+    }
+
+    /// The region right after `region` in key order.
+    pub fn find_next_region(&self, region: &Region) -> Option<Region> {
+        if region.end_key.is_empty() {
+            return None;
+        }
+        let (_, id) = self.region_ranges.range(region.end_key.clone()..).next()?;
+        self.regions.get(id).cloned()
+    }
+}
+
+/// Everything a peer handler needs from its store.
+pub struct GlobalContext {
+    pub cfg: Arc<Config>,
+    pub engines: Engines,
+    pub store: Store,
+    pub store_meta: Arc<Mutex<StoreMeta>>,
+    pub snap_mgr: SnapManager,
+    pub router: Arc<Router>,
+    pub trans: Arc<dyn Transport>,
+    pub scheduler_task_sender: Sender<SchedulerTask>,
+    pub region_task_sender: Sender<RegionTask>,
+    pub raftlog_gc_task_sender: Sender<RaftLogGcTask>,
+    pub split_check_task_sender: Sender<SplitCheckTask>,
+    pub scheduler_client: Arc<dyn SchedulerClient>,
+}
+
+impl GlobalContext {
+    pub fn store_id(&self) -> u64 {
+        self.store.id
+    }
+
+    pub fn meta(&self) -> MutexGuard<'_, StoreMeta> {
+        self.store_meta.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The background workers of one raftstore.
+struct Workers {
+    split_check: Worker<SplitCheckTask>,
+    region: Worker<RegionTask>,
+    raftlog_gc: Worker<RaftLogGcTask>,
+    scheduler: Worker<SchedulerTask>,
+}
+
+/// One store's raftstore: router, raft worker, store worker, tick driver and
+/// background workers. Created stopped; [`Raftstore::start`] (through
+/// [`Node`](crate::raftstore::node::Node)) brings it up.
+pub struct Raftstore {
+    router: Arc<Router>,
+    peer_receiver: Receiver<Msg>,
+    store_receiver: Receiver<StoreMsg>,
+    workers: Option<Workers>,
+    threads: Vec<JoinHandle<()>>,
+    stop_senders: Vec<Sender<()>>,
+}
+
+/// Creates a raftstore and the router through which the rest of the node
+/// reaches it.
+pub fn create_raftstore() -> (RaftstoreRouter, Raftstore) {
+    let (peer_sender, peer_receiver) = unbounded();
+    let (store_sender, store_receiver) = unbounded();
+    let router = Arc::new(Router::new(peer_sender, store_sender));
+    let rs = Raftstore {
+        router: router.clone(),
+        peer_receiver,
+        store_receiver,
+        workers: None,
+        threads: Vec::new(),
+        stop_senders: Vec::new(),
+    };
+    (RaftstoreRouter::new(router), rs)
+}
+
+impl Raftstore {
+    pub fn router(&self) -> Arc<Router> {
+        self.router.clone()
+    }
+
+    pub fn start(
+        &mut self,
+        store: Store,
+        cfg: Arc<Config>,
+        engines: Engines,
+        trans: Arc<dyn Transport>,
+        scheduler_client: Arc<dyn SchedulerClient>,
+        snap_mgr: SnapManager,
+    ) -> crate::Result<()> {
+        assert!(self.workers.is_none(), "raftstore started twice");
+        cfg.validate()
+            .map_err(|e| crate::Error::Other(e.to_string()))?;
+        snap_mgr.init()?;
+        let workers = Workers {
+            split_check: Worker::new("split-check"),
+            region: Worker::new("snapshot-worker"),
+            raftlog_gc: Worker::new("raft-gc-worker"),
+            scheduler: Worker::new("scheduler-worker"),
+        };
+        let ctx = Arc::new(GlobalContext {
+            cfg: cfg.clone(),
+            engines: engines.clone(),
+            store: store.clone(),
+            store_meta: Arc::new(Mutex::new(StoreMeta::default())),
+            snap_mgr: snap_mgr.clone(),
+            router: self.router.clone(),
+            trans,
+            scheduler_task_sender: workers.scheduler.sender(),
+            region_task_sender: workers.region.sender(),
+            raftlog_gc_task_sender: workers.raftlog_gc.sender(),
+            split_check_task_sender: workers.split_check.sender(),
+            scheduler_client: scheduler_client.clone(),
+        });
+        let peers = load_peers(&ctx)?;
+        let region_ids: Vec<u64> = peers.iter().map(|p| p.region_id).collect();
+        for p in peers {
+            self.router.register(p);
+        }
+        self.start_workers(
+            ctx,
+            workers,
+            region_ids,
+            engines,
+            snap_mgr,
+            scheduler_client,
+            cfg,
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_workers(
+        &mut self,
+        ctx: Arc<GlobalContext>,
+        mut workers: Workers,
+        region_ids: Vec<u64>,
+        engines: Engines,
+        snap_mgr: SnapManager,
+        scheduler_client: Arc<dyn SchedulerClient>,
+        cfg: Arc<Config>,
+    ) {
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(f)
+                .expect("spawn thread")
+        };
+        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let raft_worker = RaftWorker::new(ctx.clone(), self.peer_receiver.clone());
+        let rx = stop_rx.clone();
+        self.threads
+            .push(spawn("raft-worker", Box::new(move || raft_worker.run(rx))));
+        let store_worker = StoreWorker::new(ctx.clone(), self.store_receiver.clone());
+        let rx = stop_rx.clone();
+        self.threads.push(spawn(
+            "store-worker",
+            Box::new(move || store_worker.run(rx)),
+        ));
+        self.stop_senders.push(stop_tx);
+
+        self.router.send_store(StoreMsg::Start {
+            store: ctx.store.clone(),
+        });
+        for id in region_ids {
+            let _ = self.router.send(id, PeerMsg::Start);
+        }
+        let router = RaftstoreRouter::new(self.router.clone());
+        workers.split_check.start(SplitCheckHandler::new(
+            engines.kv.clone(),
+            router.clone(),
+            &cfg,
+        ));
+        workers
+            .region
+            .start(RegionTaskHandler::new(engines.clone(), snap_mgr));
+        workers.raftlog_gc.start(RaftLogGcTaskHandler::new());
+        workers.scheduler.start(SchedulerTaskHandler::new(
+            ctx.store.id,
+            scheduler_client,
+            router,
+        ));
+        self.workers = Some(workers);
+
+        let (tick_stop_tx, tick_stop_rx) = bounded::<()>(0);
+        let driver = TickDriver::new(&cfg, self.router.clone());
+        self.threads.push(spawn(
+            "tick-driver",
+            Box::new(move || driver.run(tick_stop_rx)),
+        ));
+        self.stop_senders.push(tick_stop_tx);
+    }
+
+    /// Stops every thread and worker; pending proposals are dropped.
+    pub fn shut_down(&mut self) {
+        // Dropping the stop senders wakes the loops up.
+        self.stop_senders.clear();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(mut w) = self.workers.take() {
+            w.split_check.stop();
+            w.region.stop();
+            w.raftlog_gc.stop();
+            w.scheduler.stop();
+        }
+        // Drop whatever was still queued so that no callback waits forever
+        // on a message nobody will handle.
+        while self.peer_receiver.try_recv().is_ok() {}
+        while self.store_receiver.try_recv().is_ok() {}
+        for id in self.router.region_ids() {
+            self.router.close(id);
+        }
+    }
+}
+
+/// Creates a peer for every live region recorded on disk; cleans up what
+/// tombstoned regions left behind.
+fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
+    let store_id = ctx.store.id;
+    let mut kv_wb = WriteBatch::default();
+    let mut raft_wb = WriteBatch::default();
+    let mut peers = Vec::new();
+    let (mut total, mut tombstones) = (0, 0);
+    let mut it = CfIterator::new(&ctx.engines.kv, CF_RAFT);
+    it.seek(meta::REGION_META_MIN_KEY);
+    let mut meta_guard = ctx.meta();
+    while it.valid() && it.key() < meta::REGION_META_MAX_KEY {
+        let (region_id, suffix) = meta::decode_region_meta_key(it.key())?;
+        if suffix != meta::REGION_STATE_SUFFIX {
+            it.next();
+            continue;
+        }
+        total += 1;
+        let state = RegionLocalState::decode(it.value())
+            .map_err(|e| crate::Error::Other(format!("decode region state: {}", e)))?;
+        let region = state.region.clone().unwrap_or_default();
+        if state.state() == PeerState::Tombstone {
+            tombstones += 1;
+            clear_stale_meta(ctx, &mut kv_wb, &mut raft_wb, &state)?;
+            it.next();
+            continue;
+        }
+        let peer = Peer::create(
+            store_id,
+            &ctx.cfg,
+            ctx.region_task_sender.clone(),
+            ctx.engines.clone(),
+            region.clone(),
+        )?;
+        meta_guard.insert_range(&region);
+        meta_guard.regions.insert(region_id, region);
+        peers.push(peer);
+        it.next();
+    }
+    drop(meta_guard);
+    ctx.engines.write_kv(&kv_wb)?;
+    ctx.engines.write_raft(&raft_wb)?;
+    tracing::info!(store_id, total, tombstones, "loaded peers");
+    Ok(peers)
+}
+
+fn clear_stale_meta(
+    ctx: &GlobalContext,
+    kv_wb: &mut WriteBatch,
+    raft_wb: &mut WriteBatch,
+    origin: &RegionLocalState,
+) -> crate::Result<()> {
+    let region = origin.region.clone().unwrap_or_default();
+    let Some(raft_state) = meta::get_raft_local_state(&ctx.engines.raft, region.id)? else {
+        return Ok(());
+    };
+    clear_meta(
+        &ctx.engines,
+        kv_wb,
+        raft_wb,
+        region.id,
+        raft_state.last_index,
+    )?;
+    kv_wb.set_meta(&meta::region_state_key(region.id), origin);
+    Ok(())
+}
