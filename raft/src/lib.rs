@@ -42,10 +42,10 @@ pub use crate::rawnode::{RawNode, Ready, SoftState};
 pub use crate::storage::{MemoryStorage, Storage};
 
 #[cfg(test)]
-mod test_harness;
-#[cfg(test)]
 mod raft_paper_test;
 #[cfg(test)]
 mod raft_test;
 #[cfg(test)]
 mod rawnode_test;
+#[cfg(test)]
+mod test_harness;
