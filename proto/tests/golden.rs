@@ -3,7 +3,6 @@
 //! files. A tag byte is `field_number << 3 | wire_type` (0 = varint,
 //! 2 = length-delimited); proto3 leaves fields at their default out.
 
-use prost::Message as _;
 use proto::eraftpb::{
     ConfState, Entry, EntryType, Message, MessageType, Snapshot, SnapshotMetadata,
 };
