@@ -1,4 +1,4 @@
-//! Placeholder until the snapshot/split workers land (being written).
+//! Placeholder until the snapshot worker lands (being written).
 pub struct RegionTaskHandler;
 impl RegionTaskHandler {
     pub fn new(

@@ -1,14 +1,116 @@
-//! Placeholder until the snapshot/split workers land (being written).
-pub struct SplitCheckHandler;
-impl SplitCheckHandler {
-    pub fn new(
-        _kv: std::sync::Arc<crate::util::engine_util::DB>,
-        _r: crate::raftstore::router::RaftstoreRouter,
-        _c: &crate::config::Config,
-    ) -> Self {
-        Self
+//! The split checker: measures a region's data and finds the key at which
+//! it should split.
+
+use std::sync::Arc;
+
+use proto::metapb::Region;
+
+use crate::config::Config;
+use crate::raftstore::message::{Callback, PeerMsg, RaftRouter};
+use crate::raftstore::runner::SplitCheckTask;
+use crate::util::codec;
+use crate::util::engine_util::{exceed_end_key, CfIterator, DbSnapshot, CF_DEFAULT, DB};
+use crate::util::worker::Handler;
+
+pub struct SplitCheckHandler<R: RaftRouter> {
+    engine: Arc<DB>,
+    router: R,
+    checker: SizeSplitChecker,
+}
+
+impl<R: RaftRouter + 'static> SplitCheckHandler<R> {
+    pub fn new(engine: Arc<DB>, router: R, cfg: &Config) -> Self {
+        SplitCheckHandler {
+            engine,
+            router,
+            checker: SizeSplitChecker::new(cfg.region_max_size, cfg.region_split_size),
+        }
+    }
+
+    /// Scans the region's default CF; reports its size if the scan reached
+    /// the region's end, and returns a split key if the region is too big.
+    fn split_check(&mut self, region: &Region) -> Option<Vec<u8>> {
+        let snap = DbSnapshot::new(self.engine.clone());
+        self.checker.reset();
+        let mut it = CfIterator::from_snapshot(&snap, CF_DEFAULT);
+        it.seek(&region.start_key);
+        while it.valid() {
+            let key = it.key();
+            if exceed_end_key(key, &region.end_key) {
+                let size = self.checker.current_size;
+                let _ = self
+                    .router
+                    .send(region.id, PeerMsg::RegionApproximateSize(size));
+                break;
+            }
+            if self.checker.on_kv(key, it.value().len()) {
+                break;
+            }
+            it.next();
+        }
+        self.checker.split_key()
     }
 }
-impl crate::util::worker::Handler<super::SplitCheckTask> for SplitCheckHandler {
-    fn handle(&mut self, _t: super::SplitCheckTask) {}
+
+impl<R: RaftRouter + 'static> Handler<SplitCheckTask> for SplitCheckHandler<R> {
+    fn handle(&mut self, task: SplitCheckTask) {
+        let region = task.region;
+        let Some(mut key) = self.split_check(&region) else {
+            tracing::debug!(region_id = region.id, "no need to split");
+            return;
+        };
+        // A codec-encoded key is split without its timestamp suffix.
+        if let Ok((_, user_key)) = codec::decode_bytes(&key) {
+            key = codec::encode_bytes(&user_key);
+        }
+        let msg = PeerMsg::SplitRegion {
+            region_epoch: region.region_epoch.unwrap_or_default(),
+            split_key: key,
+            callback: Callback::none(),
+        };
+        if let Err(e) = self.router.send(region.id, msg) {
+            tracing::warn!(region_id = region.id, %e, "failed to send split check result");
+        }
+    }
+}
+
+/// Accumulates key and value sizes in key order.
+pub struct SizeSplitChecker {
+    max_size: u64,
+    split_size: u64,
+    pub current_size: u64,
+    split_key: Option<Vec<u8>>,
+}
+
+impl SizeSplitChecker {
+    pub fn new(max_size: u64, split_size: u64) -> Self {
+        SizeSplitChecker {
+            max_size,
+            split_size,
+            current_size: 0,
+            split_key: None,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.current_size = 0;
+        self.split_key = None;
+    }
+
+    /// Adds one pair; true once the region is known to exceed the maximum.
+    pub fn on_kv(&mut self, key: &[u8], value_size: usize) -> bool {
+        self.current_size += (key.len() + value_size) as u64;
+        if self.current_size > self.split_size && self.split_key.is_none() {
+            self.split_key = Some(key.to_vec());
+        }
+        self.current_size > self.max_size
+    }
+
+    /// The first key past the split size, if the region reached the maximum.
+    pub fn split_key(&mut self) -> Option<Vec<u8>> {
+        if self.current_size < self.max_size {
+            self.split_key = None;
+        }
+        self.split_key.clone()
+    }
 }
