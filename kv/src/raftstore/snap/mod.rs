@@ -1,12 +1,16 @@
 //! Snapshot files: building them from a region's data, sending and
 //! receiving them, applying them, and the manager that tracks their use.
 
+pub mod snap_file;
 pub mod snap_manager;
+
+pub use snap_file::Snapshot;
+pub use snap_manager::{SnapEntry, SnapManager};
 
 use std::fmt;
 
 use prost::Message as _;
-use proto::eraftpb::Snapshot;
+use proto::eraftpb::Snapshot as RaftSnapshot;
 use proto::raft_serverpb::RaftSnapshotData;
 
 /// Identifies one snapshot: region, and the log position it was taken at.
@@ -32,7 +36,7 @@ impl SnapKey {
         }
     }
 
-    pub fn from_region_snap(region_id: u64, snap: &Snapshot) -> Self {
+    pub fn from_region_snap(region_id: u64, snap: &RaftSnapshot) -> Self {
         let meta = snap.metadata.clone().unwrap_or_default();
         SnapKey {
             region_id,
@@ -42,7 +46,7 @@ impl SnapKey {
     }
 
     /// The key of a snapshot, reading the region id from its data.
-    pub fn from_snap(snap: &Snapshot) -> Result<Self, prost::DecodeError> {
+    pub fn from_snap(snap: &RaftSnapshot) -> Result<Self, prost::DecodeError> {
         let data = RaftSnapshotData::decode(snap.data.as_slice())?;
         Ok(Self::from_region_snap(
             data.region.map_or(0, |r| r.id),
