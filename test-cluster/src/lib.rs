@@ -1,1 +1,66 @@
-//! The in-process test cluster for the raftstore suites.
+//! The in-process test cluster of the raftstore suites (TinyKV's
+//! `kv/test_raftstore`): stores over a simulated network with message
+//! filters, the mock scheduler, and the helpers tests are written with.
+
+pub mod cluster;
+pub mod filter;
+pub mod node;
+pub mod utils;
+
+use std::sync::Once;
+
+pub use cluster::{new_test_cluster, region_scan, Cluster};
+pub use filter::{DropFilter, Filter, PartitionFilter};
+pub use node::{MockTransport, NodeSimulator, Simulator};
+pub use utils::*;
+
+/// Logs to stderr at `level` (Go's LOG_LEVEL values; silent by default).
+pub fn init_logging(level: &str) {
+    static ONCE: Once = Once::new();
+    let level = match level.to_ascii_lowercase().as_str() {
+        "debug" => Some("debug"),
+        "info" => Some("info"),
+        "warn" | "warning" => Some("warn"),
+        "error" => Some("error"),
+        _ => None,
+    };
+    // Tests stay quiet unless LOG_LEVEL asks for more than the default.
+    if std::env::var(kv::config::LOG_LEVEL_ENV).is_err() {
+        return;
+    }
+    if let Some(level) = level {
+        ONCE.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+                .with_writer(std::io::stderr)
+                .with_test_writer()
+                .try_init();
+        });
+    }
+}
+
+/// A panic on one of a store's threads would otherwise leave the test
+/// waiting on a dead store; like Go, end the process at once.
+pub fn abort_on_store_thread_panic() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default(info);
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            const STORE_THREADS: [&str; 7] = [
+                "raft-worker",
+                "store-worker",
+                "tick-driver",
+                "split-check",
+                "snapshot-worker",
+                "raft-gc-worker",
+                "scheduler-worker",
+            ];
+            if STORE_THREADS.contains(&name.as_str()) {
+                eprintln!("panic on store thread {}: aborting", name);
+                std::process::abort();
+            }
+        }));
+    });
+}

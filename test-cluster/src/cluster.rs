@@ -1,0 +1,507 @@
+//! The test cluster (Go's cluster.go): N stores bootstrapped with one
+//! region, clients routed by the scheduler's view, and the `must_*`
+//! helpers the suites are written with.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kv::config::Config;
+use kv::raftstore::bootstrap::{
+    bootstrap_store, clear_prepare_bootstrap_state, prepare_bootstrap_cluster, INIT_EPOCH_CONF_VER,
+    INIT_EPOCH_VER,
+};
+use kv::raftstore::scheduler_client::SchedulerClient;
+use kv::util::engine_util::{exceed_end_key, DbSnapshot, Engines, CF_DEFAULT};
+use proto::metapb::{Peer, Region, RegionEpoch, Store};
+use proto::raft_cmdpb::{AdminCmdType, CmdType, RaftCmdRequest, RaftCmdResponse, Request};
+use scheduler_mock::{find_peer, MockSchedulerClient};
+
+use crate::filter::Filter;
+use crate::node::{NodeSimulator, Simulator};
+use crate::utils::*;
+
+pub struct Cluster {
+    pub scheduler_client: Arc<MockSchedulerClient>,
+    pub count: usize,
+    engines: HashMap<u64, Engines>,
+    pub db_paths: HashMap<u64, String>,
+    dirs: Vec<PathBuf>,
+    pub simulator: Arc<NodeSimulator>,
+    pub cfg: Config,
+    rng: Mutex<u64>,
+    shut_down: Mutex<bool>,
+}
+
+impl Cluster {
+    pub fn new(
+        count: usize,
+        scheduler_client: Arc<MockSchedulerClient>,
+        simulator: Arc<NodeSimulator>,
+        cfg: Config,
+    ) -> Self {
+        Cluster {
+            scheduler_client,
+            count,
+            engines: HashMap::new(),
+            db_paths: HashMap::new(),
+            dirs: Vec::new(),
+            simulator,
+            cfg,
+            rng: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            shut_down: Mutex::new(false),
+        }
+    }
+
+    /// The engines of a store (shared with the running store, if any).
+    pub fn engines(&self, store_id: u64) -> &Engines {
+        &self.engines[&store_id]
+    }
+
+    fn rand(&self) -> u64 {
+        let mut s = self.rng.lock().unwrap();
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *s
+    }
+
+    /// Creates the stores' engines, bootstraps every store with region 1
+    /// (one peer per store, peer id = store id) and starts them all.
+    pub fn start(&mut self) {
+        let cluster_id = self.scheduler_client.get_cluster_id();
+        for store_id in 1..=self.count as u64 {
+            let dir = std::env::temp_dir().join(format!(
+                "test-raftstore-{}-{}-{}",
+                std::process::id(),
+                store_id,
+                self.rand() % 1_000_000_000
+            ));
+            for sub in ["kv", "raft", "snap"] {
+                std::fs::create_dir_all(dir.join(sub)).expect("create store dirs");
+            }
+            let kv_path = dir.join("kv").to_string_lossy().into_owned();
+            let raft_path = dir.join("raft").to_string_lossy().into_owned();
+            let engines =
+                Engines::open(kv_path, raft_path, &self.cfg.engine).expect("open engines");
+            self.db_paths
+                .insert(store_id, dir.to_string_lossy().into_owned());
+            self.dirs.push(dir);
+            self.engines.insert(store_id, engines);
+        }
+        let mut first_region = Region {
+            id: 1,
+            start_key: vec![],
+            end_key: vec![],
+            region_epoch: Some(RegionEpoch {
+                version: INIT_EPOCH_VER,
+                conf_ver: INIT_EPOCH_CONF_VER,
+            }),
+            peers: vec![],
+        };
+        for (store_id, engines) in &self.engines {
+            first_region.peers.push(new_peer(*store_id, *store_id));
+            bootstrap_store(engines, cluster_id, *store_id).expect("bootstrap store");
+        }
+        for engines in self.engines.values() {
+            prepare_bootstrap_cluster(engines, &first_region).expect("prepare bootstrap");
+        }
+        let resp = self
+            .scheduler_client
+            .bootstrap(Store {
+                id: 1,
+                ..Default::default()
+            })
+            .expect("bootstrap cluster");
+        if let Some(e) = resp.header.and_then(|h| h.error) {
+            panic!("bootstrap cluster: {:?}", e);
+        }
+        for (store_id, engines) in &self.engines {
+            self.scheduler_client
+                .put_store(Store {
+                    id: *store_id,
+                    ..Default::default()
+                })
+                .expect("put store");
+            clear_prepare_bootstrap_state(engines).expect("clear prepare bootstrap");
+        }
+        let ids: Vec<u64> = self.engines.keys().copied().collect();
+        for store_id in ids {
+            self.start_server(store_id);
+        }
+    }
+
+    /// Stops every store and removes the data directories.
+    pub fn shutdown(&self) {
+        let mut done = self.shut_down.lock().unwrap();
+        if *done {
+            return;
+        }
+        *done = true;
+        for store_id in self.simulator.get_store_ids() {
+            self.simulator.stop_store(store_id);
+        }
+        for dir in &self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+
+    pub fn add_filter(&self, filter: Box<dyn Filter>) {
+        self.simulator.add_filter(filter);
+    }
+
+    pub fn clear_filters(&self) {
+        self.simulator.clear_filters();
+    }
+
+    pub fn stop_server(&self, store_id: u64) {
+        self.simulator.stop_store(store_id);
+    }
+
+    /// Starts the store again over its engines (a restart, not a fresh disk).
+    pub fn start_server(&self, store_id: u64) {
+        let mut cfg = self.cfg.clone();
+        cfg.db_path = self.db_paths[&store_id].clone();
+        let engines = self.engines[&store_id].clone();
+        self.simulator
+            .run_store(cfg, engines)
+            .unwrap_or_else(|e| panic!("start store {}: {}", store_id, e));
+    }
+
+    pub fn alloc_peer(&self, store_id: u64) -> Peer {
+        let id = self.scheduler_client.alloc_id().expect("alloc id");
+        new_peer(store_id, id)
+    }
+
+    /// Sends `reqs` for `key`'s region to its leader, retrying (at least 10
+    /// times, and until `timeout`) while the answer is missing or an error.
+    pub fn request(
+        &self,
+        key: &[u8],
+        reqs: Vec<Request>,
+        timeout: Duration,
+    ) -> (RaftCmdResponse, Option<DbSnapshot>) {
+        let start = Instant::now();
+        let mut i = 0;
+        while i < 10 || start.elapsed() < timeout {
+            i += 1;
+            let region = self.get_region(key);
+            let req = new_request(region.id, region.region_epoch, reqs.clone());
+            match self.call_command_on_leader(req, timeout) {
+                Some((resp, snap)) if resp.header.as_ref().is_none_or(|h| h.error.is_none()) => {
+                    return (resp, snap)
+                }
+                _ => sleep_ms(100),
+            }
+        }
+        panic!(
+            "request timeout: key {} after {:?}",
+            hex(key),
+            start.elapsed()
+        );
+    }
+
+    pub fn call_command(
+        &self,
+        req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
+        let store_id = req
+            .header
+            .as_ref()
+            .and_then(|h| h.peer)
+            .map_or(0, |p| p.store_id);
+        self.simulator.call_command_on_store(store_id, req, timeout)
+    }
+
+    /// Sends `req` to the region's leader as the scheduler knows it,
+    /// following NotLeader hints and retrying retryable errors until
+    /// `timeout`; `None` on timeout.
+    pub fn call_command_on_leader(
+        &self,
+        mut req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
+        let start = Instant::now();
+        let region_id = req.header.as_ref().map_or(0, |h| h.region_id);
+        let mut leader = self.leader_of_region(region_id);
+        loop {
+            if start.elapsed() > timeout {
+                return None;
+            }
+            let l = leader.unwrap_or_else(|| panic!("can't get leader of region {}", region_id));
+            req.header.get_or_insert_with(Default::default).peer = Some(l);
+            let Some((resp, snap)) = self.call_command(req.clone(), Duration::from_secs(1)) else {
+                let new_leader = self.leader_of_region(region_id);
+                if new_leader == leader {
+                    let Ok((Some(region), _)) = self.scheduler_client.get_region_by_id(region_id)
+                    else {
+                        return None;
+                    };
+                    if region.peers.is_empty() {
+                        return None;
+                    }
+                    let idx = (self.rand() % region.peers.len() as u64) as usize;
+                    leader = Some(region.peers[idx]);
+                } else {
+                    leader = new_leader;
+                }
+                continue;
+            };
+            if let Some(err) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
+                if err.stale_command.is_some()
+                    || err.epoch_not_match.is_some()
+                    || err.not_leader.is_some()
+                {
+                    leader = match err.not_leader.as_ref().and_then(|n| n.leader) {
+                        Some(l) => Some(l),
+                        None => self.leader_of_region(region_id),
+                    };
+                    continue;
+                }
+            }
+            return Some((resp, snap));
+        }
+    }
+
+    /// The region's leader per the scheduler, waiting up to ~5 s for one.
+    pub fn leader_of_region(&self, region_id: u64) -> Option<Peer> {
+        for _ in 0..500 {
+            if let Ok((_, Some(leader))) = self.scheduler_client.get_region_by_id(region_id) {
+                return Some(leader);
+            }
+            sleep_ms(10);
+        }
+        None
+    }
+
+    /// The region holding `key` per the scheduler, waiting up to ~2 s.
+    pub fn get_region(&self, key: &[u8]) -> Region {
+        for _ in 0..100 {
+            if let Ok((Some(region), _)) = self.scheduler_client.get_region(key) {
+                return region;
+            }
+            sleep_ms(20);
+        }
+        panic!("find no region for {}", hex(key));
+    }
+
+    pub fn get_random_region(&self) -> Option<Region> {
+        self.scheduler_client.get_random_region()
+    }
+
+    pub fn get_store_ids_of_region(&self, region_id: u64) -> Vec<u64> {
+        let (region, _) = self
+            .scheduler_client
+            .get_region_by_id(region_id)
+            .expect("get region by id");
+        region
+            .map(|r| r.peers.iter().map(|p| p.store_id).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn must_put(&self, key: &[u8], value: &[u8]) {
+        self.must_put_cf(CF_DEFAULT, key, value);
+    }
+
+    pub fn must_put_cf(&self, cf: &str, key: &[u8], value: &[u8]) {
+        let (resp, _) = self.request(
+            key,
+            vec![new_put_cf_cmd(cf, key, value)],
+            Duration::from_secs(5),
+        );
+        check_single_response(&resp, CmdType::Put);
+    }
+
+    pub fn must_get(&self, key: &[u8], value: &[u8]) {
+        let v = self.get(key);
+        assert!(
+            v.as_slice() == value,
+            "expected value {:?}, but got {:?}",
+            String::from_utf8_lossy(value),
+            String::from_utf8_lossy(&v)
+        );
+    }
+
+    pub fn get(&self, key: &[u8]) -> Vec<u8> {
+        self.get_cf(CF_DEFAULT, key)
+    }
+
+    pub fn get_cf(&self, cf: &str, key: &[u8]) -> Vec<u8> {
+        let (resp, _) = self.request(key, vec![new_get_cf_cmd(cf, key)], Duration::from_secs(5));
+        check_single_response(&resp, CmdType::Get);
+        resp.responses[0].get.clone().unwrap_or_default().value
+    }
+
+    pub fn must_delete(&self, key: &[u8]) {
+        self.must_delete_cf(CF_DEFAULT, key);
+    }
+
+    pub fn must_delete_cf(&self, cf: &str, key: &[u8]) {
+        let (resp, _) = self.request(
+            key,
+            vec![new_delete_cf_cmd(cf, key)],
+            Duration::from_secs(5),
+        );
+        check_single_response(&resp, CmdType::Delete);
+    }
+
+    /// Values of the keys in `[start, end)`, region by region, each read
+    /// from a Snap command's consistent view.
+    pub fn scan(&self, start: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
+        let mut values = Vec::new();
+        let mut key = start.to_vec();
+        while (!end.is_empty() && key.as_slice() < end) || (key.is_empty() && end.is_empty()) {
+            let (resp, snap) = self.request(&key, vec![new_snap_cmd()], Duration::from_secs(5));
+            check_single_response(&resp, CmdType::Snap);
+            let region = resp.responses[0]
+                .snap
+                .clone()
+                .unwrap_or_default()
+                .region
+                .unwrap_or_default();
+            let snap = snap.expect("a Snap response carries a snapshot");
+            values.extend(region_scan(&snap, &region, &key, end));
+            key = region.end_key.clone();
+            if key.is_empty() {
+                break;
+            }
+        }
+        values
+    }
+
+    pub fn transfer_leader(&self, region_id: u64, leader: Peer) {
+        let (region, _) = self
+            .scheduler_client
+            .get_region_by_id(region_id)
+            .expect("get region by id");
+        let epoch = region.and_then(|r| r.region_epoch);
+        let req = new_admin_request(region_id, epoch, new_transfer_leader_cmd(leader));
+        let (resp, _) = self
+            .call_command_on_leader(req, Duration::from_secs(5))
+            .unwrap_or_else(|| {
+                panic!(
+                    "transfer leader of region {} to {:?}: no response",
+                    region_id, leader
+                )
+            });
+        let cmd_type = resp.admin_response.map(|a| a.cmd_type());
+        assert_eq!(
+            cmd_type,
+            Some(AdminCmdType::TransferLeader),
+            "transfer leader response"
+        );
+    }
+
+    pub fn must_transfer_leader(&self, region_id: u64, leader: Peer) {
+        let start = Instant::now();
+        loop {
+            let current = self.leader_of_region(region_id);
+            if current.is_some_and(|c| c.id == leader.id && c.store_id == leader.store_id) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(5) {
+                panic!(
+                    "failed to transfer leader of region {} to {:?}",
+                    region_id, leader
+                );
+            }
+            self.transfer_leader(region_id, leader);
+        }
+    }
+
+    pub fn must_add_peer(&self, region_id: u64, peer: Peer) {
+        self.scheduler_client.add_peer(region_id, peer);
+        self.must_have_peer(region_id, peer);
+    }
+
+    pub fn must_remove_peer(&self, region_id: u64, peer: Peer) {
+        self.scheduler_client.remove_peer(region_id, peer);
+        self.must_none_peer(region_id, peer);
+    }
+
+    pub fn must_have_peer(&self, region_id: u64, peer: Peer) {
+        for _ in 0..500 {
+            let (region, _) = self
+                .scheduler_client
+                .get_region_by_id(region_id)
+                .expect("get region by id");
+            if region
+                .as_ref()
+                .and_then(|r| find_peer(r, peer.store_id))
+                .is_some_and(|p| p.id == peer.id)
+            {
+                return;
+            }
+            sleep_ms(10);
+        }
+        panic!("no peer: {:?} in region {}", peer, region_id);
+    }
+
+    pub fn must_none_peer(&self, region_id: u64, peer: Peer) {
+        for _ in 0..500 {
+            let (region, _) = self
+                .scheduler_client
+                .get_region_by_id(region_id)
+                .expect("get region by id");
+            if let Some(r) = region {
+                match find_peer(&r, peer.store_id) {
+                    Some(p) if p.id != peer.id => return,
+                    None => return,
+                    _ => {}
+                }
+            }
+            sleep_ms(10);
+        }
+        panic!("have peer: {:?} in region {}", peer, region_id);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn check_single_response(resp: &RaftCmdResponse, want: CmdType) {
+    if let Some(e) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
+        panic!("{:?}", e);
+    }
+    assert_eq!(resp.responses.len(), 1, "len(resp.responses) != 1");
+    assert_eq!(
+        resp.responses[0].cmd_type(),
+        want,
+        "unexpected response type"
+    );
+}
+
+/// Go's `RegionReader(txn, region).IterCF(default)` seeking `key` and
+/// reading until `end`: values of the region's keys in `[key, end)`.
+/// Panics if `key` is outside the region, as Go's iterator does.
+pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
+    kv::raftstore::util::check_key_in_region(key, region)
+        .unwrap_or_else(|e| panic!("seek outside the region: {}", e));
+    let mut it = snap.iter_cf(CF_DEFAULT);
+    it.seek(key);
+    let mut values = Vec::new();
+    while it.valid() {
+        let k = it.key();
+        if exceed_end_key(k, &region.end_key) || exceed_end_key(k, end) {
+            break;
+        }
+        values.push(it.value().to_vec());
+        it.next();
+    }
+    values
+}
+
+/// A cluster of `count` stores over the mock scheduler (ids start after
+/// the store ids), with logging set from `cfg.log_level`.
+pub fn new_test_cluster(count: usize, cfg: Config) -> Cluster {
+    crate::init_logging(&cfg.log_level);
+    crate::abort_on_store_thread_panic();
+    let scheduler_client = Arc::new(MockSchedulerClient::new(0, count as u64 + 1));
+    let simulator = Arc::new(NodeSimulator::new(scheduler_client.clone()));
+    Cluster::new(count, scheduler_client, simulator, cfg)
+}

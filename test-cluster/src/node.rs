@@ -1,0 +1,217 @@
+//! The simulated network and the in-process stores (Go's node.go).
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use kv::config::Config;
+use kv::raftstore::message::{Callback, RaftRouter};
+use kv::raftstore::node::Node;
+use kv::raftstore::router::RaftstoreRouter;
+use kv::raftstore::scheduler_client::SchedulerClient;
+use kv::raftstore::snap::{SnapEntry, SnapKey, SnapManager};
+use kv::raftstore::store::{create_raftstore, Transport};
+use kv::util::engine_util::{DbSnapshot, Engines};
+use proto::eraftpb::MessageType;
+use proto::raft_cmdpb::{RaftCmdRequest, RaftCmdResponse};
+use proto::raft_serverpb::RaftMessage;
+
+use crate::filter::Filter;
+
+/// How the cluster hosts its stores.
+pub trait Simulator: Send + Sync {
+    fn run_store(&self, cfg: Config, engines: Engines) -> kv::Result<()>;
+    fn stop_store(&self, store_id: u64);
+    fn add_filter(&self, filter: Box<dyn Filter>);
+    fn clear_filters(&self);
+    fn get_store_ids(&self) -> Vec<u64>;
+    /// Sends `req` to the store's router and waits up to `timeout` for the
+    /// answer; `None` if it was refused or timed out.
+    fn call_command_on_store(
+        &self,
+        store_id: u64,
+        req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)>;
+}
+
+#[derive(Default)]
+struct TransportInner {
+    filters: Vec<Box<dyn Filter>>,
+    routers: HashMap<u64, RaftstoreRouter>,
+    snap_mgrs: HashMap<u64, SnapManager>,
+}
+
+/// Delivers raft messages between the stores of one process, through the
+/// filters, copying snapshot files from sender to receiver.
+#[derive(Default)]
+pub struct MockTransport {
+    inner: RwLock<TransportInner>,
+}
+
+impl MockTransport {
+    pub fn add_store(&self, store_id: u64, router: RaftstoreRouter, snap_mgr: SnapManager) {
+        let mut inner = self.inner.write().unwrap();
+        inner.routers.insert(store_id, router);
+        inner.snap_mgrs.insert(store_id, snap_mgr);
+    }
+
+    pub fn remove_store(&self, store_id: u64) {
+        let mut inner = self.inner.write().unwrap();
+        inner.routers.remove(&store_id);
+        inner.snap_mgrs.remove(&store_id);
+    }
+
+    pub fn add_filter(&self, filter: Box<dyn Filter>) {
+        self.inner.write().unwrap().filters.push(filter);
+    }
+
+    pub fn clear_filters(&self) {
+        self.inner.write().unwrap().filters.clear();
+    }
+
+    pub fn router(&self, store_id: u64) -> Option<RaftstoreRouter> {
+        self.inner.read().unwrap().routers.get(&store_id).cloned()
+    }
+}
+
+fn closed(store_id: u64) -> kv::Error {
+    kv::Error::Other(format!("store {} is closed", store_id))
+}
+
+impl Transport for MockTransport {
+    fn send(&self, msg: RaftMessage) -> kv::Result<()> {
+        let inner = self.inner.read().unwrap();
+        for f in &inner.filters {
+            if !f.before(&msg) {
+                return Err(kv::Error::Other(format!(
+                    "message {:?} is dropped",
+                    msg.message.map(|m| m.msg_type())
+                )));
+            }
+        }
+        let from_store = msg.from_peer.map_or(0, |p| p.store_id);
+        let to_store = msg.to_peer.map_or(0, |p| p.store_id);
+        let snapshot = msg
+            .message
+            .as_ref()
+            .filter(|m| m.msg_type() == MessageType::MsgSnapshot)
+            .and_then(|m| m.snapshot.as_ref());
+        if let Some(snapshot) = snapshot {
+            let key = SnapKey::from_snap(snapshot)?;
+            let from_mgr = inner
+                .snap_mgrs
+                .get(&from_store)
+                .ok_or_else(|| closed(from_store))?;
+            let to_mgr = inner
+                .snap_mgrs
+                .get(&to_store)
+                .ok_or_else(|| closed(to_store))?;
+            from_mgr.register(key, SnapEntry::Sending);
+            to_mgr.register(key, SnapEntry::Receiving);
+            let copied = (|| -> kv::Result<()> {
+                let mut from_snap = from_mgr.get_snapshot_for_sending(&key)?;
+                let mut to_snap = to_mgr.get_snapshot_for_receiving(&key, &snapshot.data)?;
+                io::copy(&mut from_snap, &mut to_snap)?;
+                to_snap.save()
+            })();
+            to_mgr.deregister(&key, SnapEntry::Receiving);
+            from_mgr.deregister(&key, SnapEntry::Sending);
+            // As in Go, a failed copy still delivers the message; the
+            // receiver refuses a snapshot whose files are missing.
+            if let Err(e) = copied {
+                tracing::debug!(%key, %e, "snapshot copy failed");
+            }
+        }
+        let router = inner
+            .routers
+            .get(&to_store)
+            .ok_or_else(|| closed(to_store))?;
+        router.send_raft_message(msg)?;
+        for f in &inner.filters {
+            f.after();
+        }
+        Ok(())
+    }
+}
+
+/// Runs each store in-process, over one [`MockTransport`].
+pub struct NodeSimulator {
+    trans: Arc<MockTransport>,
+    scheduler_client: Arc<dyn SchedulerClient>,
+    nodes: Mutex<HashMap<u64, Node>>,
+}
+
+impl NodeSimulator {
+    pub fn new(scheduler_client: Arc<dyn SchedulerClient>) -> Self {
+        NodeSimulator {
+            trans: Arc::new(MockTransport::default()),
+            scheduler_client,
+            nodes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The data directory of a running store.
+    pub fn db_path(&self, store_id: u64) -> Option<String> {
+        self.nodes
+            .lock()
+            .unwrap()
+            .get(&store_id)
+            .map(|n| n.get_db_path().to_string())
+    }
+}
+
+impl Simulator for NodeSimulator {
+    fn run_store(&self, cfg: Config, engines: Engines) -> kv::Result<()> {
+        let mut nodes = self.nodes.lock().unwrap();
+        let (router, system) = create_raftstore();
+        let snap_mgr = SnapManager::new(format!("{}/snap", cfg.db_path));
+        let mut node = Node::new(system, Arc::new(cfg), self.scheduler_client.clone());
+        node.start(engines, self.trans.clone(), snap_mgr.clone())?;
+        let store_id = node.get_store_id();
+        nodes.insert(store_id, node);
+        self.trans.add_store(store_id, router, snap_mgr);
+        Ok(())
+    }
+
+    fn stop_store(&self, store_id: u64) {
+        let mut nodes = self.nodes.lock().unwrap();
+        let mut node = nodes
+            .remove(&store_id)
+            .unwrap_or_else(|| panic!("can not find store {}", store_id));
+        node.stop();
+        self.trans.remove_store(store_id);
+    }
+
+    fn add_filter(&self, filter: Box<dyn Filter>) {
+        self.trans.add_filter(filter);
+    }
+
+    fn clear_filters(&self) {
+        self.trans.clear_filters();
+    }
+
+    fn get_store_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.nodes.lock().unwrap().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn call_command_on_store(
+        &self,
+        store_id: u64,
+        req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
+        // Go exits the process here; a panic fails the test just as well.
+        let router = self
+            .trans
+            .router(store_id)
+            .unwrap_or_else(|| panic!("can not find node {}", store_id));
+        let (cb, rx) = Callback::new();
+        router.send_raft_command(req, cb).ok()?;
+        let r = rx.wait_resp_with_timeout(timeout)?;
+        Some((r.resp, r.snap))
+    }
+}

@@ -1,0 +1,158 @@
+//! Request builders and engine assertions of the suites (Go's utils.go).
+
+use std::thread::sleep;
+use std::time::Duration;
+
+use kv::util::engine_util::{get_cf, Engines, CF_DEFAULT};
+use proto::metapb::{Peer, RegionEpoch};
+use proto::raft_cmdpb::{
+    AdminCmdType, AdminRequest, CmdType, DeleteRequest, GetRequest, PutRequest, RaftCmdRequest,
+    RaftRequestHeader, Request, SnapRequest, TransferLeaderRequest,
+};
+
+pub fn sleep_ms(ms: u64) {
+    sleep(Duration::from_millis(ms));
+}
+
+/// Note the argument order (store first), as in Go.
+pub fn new_peer(store_id: u64, peer_id: u64) -> Peer {
+    Peer {
+        store_id,
+        id: peer_id,
+    }
+}
+
+pub fn new_base_request(region_id: u64, epoch: Option<RegionEpoch>) -> RaftCmdRequest {
+    RaftCmdRequest {
+        header: Some(RaftRequestHeader {
+            region_id,
+            region_epoch: epoch,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn new_request(
+    region_id: u64,
+    epoch: Option<RegionEpoch>,
+    requests: Vec<Request>,
+) -> RaftCmdRequest {
+    let mut req = new_base_request(region_id, epoch);
+    req.requests = requests;
+    req
+}
+
+pub fn new_admin_request(
+    region_id: u64,
+    epoch: Option<RegionEpoch>,
+    admin: AdminRequest,
+) -> RaftCmdRequest {
+    let mut req = new_base_request(region_id, epoch);
+    req.admin_request = Some(admin);
+    req
+}
+
+pub fn new_put_cf_cmd(cf: &str, key: &[u8], value: &[u8]) -> Request {
+    Request {
+        cmd_type: CmdType::Put as i32,
+        put: Some(PutRequest {
+            cf: cf.into(),
+            key: key.to_vec(),
+            value: value.to_vec(),
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn new_get_cf_cmd(cf: &str, key: &[u8]) -> Request {
+    Request {
+        cmd_type: CmdType::Get as i32,
+        get: Some(GetRequest {
+            cf: cf.into(),
+            key: key.to_vec(),
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn new_delete_cf_cmd(cf: &str, key: &[u8]) -> Request {
+    Request {
+        cmd_type: CmdType::Delete as i32,
+        delete: Some(DeleteRequest {
+            cf: cf.into(),
+            key: key.to_vec(),
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn new_snap_cmd() -> Request {
+    Request {
+        cmd_type: CmdType::Snap as i32,
+        snap: Some(SnapRequest {}),
+        ..Default::default()
+    }
+}
+
+pub fn new_transfer_leader_cmd(peer: Peer) -> AdminRequest {
+    AdminRequest {
+        cmd_type: AdminCmdType::TransferLeader as i32,
+        transfer_leader: Some(TransferLeaderRequest { peer: Some(peer) }),
+        ..Default::default()
+    }
+}
+
+/// Waits (≈ 6 s) until the store's kv engine holds `key` (with `value`,
+/// if given).
+pub fn must_get_cf(engines: &Engines, cf: &str, key: &[u8], value: Option<&[u8]>) {
+    for _ in 0..300 {
+        if let Ok(Some(v)) = get_cf(&engines.kv, cf, key) {
+            if value.is_none_or(|want| want == v.as_slice()) {
+                return;
+            }
+        }
+        sleep_ms(20);
+    }
+    panic!(
+        "can't get value {} for key {} in {}",
+        hex(value.unwrap_or_default()),
+        hex(key),
+        engines.kv_path
+    );
+}
+
+pub fn must_get_cf_equal(engines: &Engines, cf: &str, key: &[u8], value: &[u8]) {
+    must_get_cf(engines, cf, key, Some(value));
+}
+
+pub fn must_get_equal(engines: &Engines, key: &[u8], value: &[u8]) {
+    must_get_cf(engines, CF_DEFAULT, key, Some(value));
+}
+
+/// Waits (≈ 6 s) until the store's kv engine no longer holds `key`.
+pub fn must_get_cf_none(engines: &Engines, cf: &str, key: &[u8]) {
+    let mut last = None;
+    for _ in 0..300 {
+        match get_cf(&engines.kv, cf, key) {
+            Ok(None) => return,
+            Ok(v) => last = v,
+            Err(_) => {}
+        }
+        sleep_ms(20);
+    }
+    panic!(
+        "get value {} for key {} in {}",
+        hex(&last.unwrap_or_default()),
+        hex(key),
+        engines.kv_path
+    );
+}
+
+pub fn must_get_none(engines: &Engines, key: &[u8]) {
+    must_get_cf_none(engines, CF_DEFAULT, key);
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{:02x}", x)).collect()
+}
