@@ -2,6 +2,9 @@
 //! builders of nodes and logs, and a small in-process network that delivers
 //! messages synchronously and can drop, cut, isolate and ignore.
 
+// Not every suite uses every helper.
+#![allow(dead_code)]
+
 use std::collections::{HashMap, HashSet};
 
 use crate::eraftpb::{Entry, HardState, Message, MessageType};
