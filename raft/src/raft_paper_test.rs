@@ -541,7 +541,9 @@ fn TestFollowerCheckMessageType_MsgAppend2AB() {
 // A follower deletes a conflicting suffix and appends what it lacks (5.3).
 #[test]
 fn TestFollowerAppendEntries2AB() {
-    let tests: Vec<(u64, u64, u64, Vec<Entry>, Vec<Entry>, Vec<Entry>)> = vec![
+    // (index, term, leader term, entries, wanted log, wanted unstable)
+    type Case = (u64, u64, u64, Vec<Entry>, Vec<Entry>, Vec<Entry>);
+    let tests: Vec<Case> = vec![
         (
             2,
             2,

@@ -209,13 +209,16 @@ impl Rng {
     }
 }
 
+/// Decides whether a message is delivered.
+pub type MsgHook = Box<dyn Fn(&Message) -> bool>;
+
 pub struct Network {
     pub peers: HashMap<u64, StateMachine>,
     pub storage: HashMap<u64, MemoryStorage>,
     dropm: HashMap<(u64, u64), f64>,
     ignorem: HashSet<i32>,
     /// Called for each message about to be delivered; false drops it.
-    pub msg_hook: Option<Box<dyn Fn(&Message) -> bool>>,
+    pub msg_hook: Option<MsgHook>,
     rng: Rng,
 }
 
