@@ -262,6 +262,11 @@ impl<T: Storage> Raft<T> {
         // A snapshot still being built, or one that failed, is retried on a
         // later round (the next heartbeat response or append rejection).
         let snap = match self.raft_log.storage.snapshot() {
+            // A snapshot we received but have not handed to the application
+            // yet is newer than anything the storage has.
+            Ok(s) if self.pending_snapshot_newer_than(&s) => {
+                self.raft_log.pending_snapshot.clone().unwrap()
+            }
             Ok(s) => s,
             Err(Error::Store(StorageError::SnapshotTemporarilyUnavailable)) => return false,
             Err(e) => {
@@ -280,6 +285,14 @@ impl<T: Storage> Raft<T> {
             pr.next = index + 1;
         }
         true
+    }
+
+    fn pending_snapshot_newer_than(&self, snap: &Snapshot) -> bool {
+        let index = |s: &Snapshot| s.metadata.as_ref().map_or(0, |m| m.index);
+        self.raft_log
+            .pending_snapshot
+            .as_ref()
+            .is_some_and(|p| index(p) > index(snap))
     }
 
     /// Sends a heartbeat. It carries a commit index only as far as `to` is
