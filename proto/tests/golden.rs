@@ -32,8 +32,18 @@ fn raft_message_with_entries_and_snapshot() {
             log_term: 5,
             index: 7,
             entries: vec![
-                Entry { entry_type: EntryType::EntryNormal as i32, term: 6, index: 8, data: b"a".to_vec() },
-                Entry { entry_type: EntryType::EntryConfChange as i32, term: 6, index: 9, data: vec![] },
+                Entry {
+                    entry_type: EntryType::EntryNormal as i32,
+                    term: 6,
+                    index: 8,
+                    data: b"a".to_vec(),
+                },
+                Entry {
+                    entry_type: EntryType::EntryConfChange as i32,
+                    term: 6,
+                    index: 9,
+                    data: vec![],
+                },
             ],
             commit: 7,
             snapshot: Some(Snapshot {
@@ -46,7 +56,10 @@ fn raft_message_with_entries_and_snapshot() {
             }),
             reject: false,
         }),
-        region_epoch: Some(RegionEpoch { conf_ver: 1, version: 2 }),
+        region_epoch: Some(RegionEpoch {
+            conf_ver: 1,
+            version: 2,
+        }),
         ..Default::default()
     };
     #[rustfmt::skip]
@@ -83,13 +96,20 @@ fn raft_cmd_request_with_admin_split() {
         header: Some(RaftRequestHeader {
             region_id: 1,
             peer: Some(Peer { id: 2, store_id: 3 }),
-            region_epoch: Some(RegionEpoch { conf_ver: 1, version: 2 }),
+            region_epoch: Some(RegionEpoch {
+                conf_ver: 1,
+                version: 2,
+            }),
             term: 0,
         }),
         requests: vec![],
         admin_request: Some(AdminRequest {
             cmd_type: AdminCmdType::Split as i32,
-            split: Some(SplitRequest { split_key: b"k".to_vec(), new_region_id: 7, new_peer_ids: vec![8, 9, 300] }),
+            split: Some(SplitRequest {
+                split_key: b"k".to_vec(),
+                new_region_id: 7,
+                new_peer_ids: vec![8, 9, 300],
+            }),
             ..Default::default()
         }),
     };
@@ -117,7 +137,10 @@ fn region_heartbeat_request() {
             id: 1,
             start_key: b"a".to_vec(),
             end_key: b"b".to_vec(),
-            region_epoch: Some(RegionEpoch { conf_ver: 1, version: 2 }),
+            region_epoch: Some(RegionEpoch {
+                conf_ver: 1,
+                version: 2,
+            }),
             peers: vec![Peer { id: 1, store_id: 1 }, Peer { id: 2, store_id: 2 }],
         }),
         leader: Some(Peer { id: 1, store_id: 1 }),
