@@ -3,10 +3,13 @@
 CARGO       ?= cargo
 TEST        := $(CARGO) test --release
 RAFT        := $(TEST) -p raft --
+# The raftstore suites run one test per process, one at a time, through the
+# lab runner (which also prints a pass-rate table).
+LAB         := $(CARGO) run --release --bin tinykv-lab --
 P ?= all
 N ?= 1
 
-.PHONY: test lab project2a project2aa project2ab project2ac project3a
+.PHONY: test lab project2 project2a project2aa project2ab project2ac project2b project2c project3 project3a project3b
 
 test:
 	$(TEST) --workspace
@@ -28,3 +31,16 @@ project2ac:
 
 project3a:
 	$(RAFT) 3A
+
+project2: project2a project2b project2c
+
+project2b:
+	$(LAB) 2b
+
+project2c:
+	$(LAB) 2c
+
+project3: project3a project3b
+
+project3b:
+	$(LAB) 3b
