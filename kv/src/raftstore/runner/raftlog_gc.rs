@@ -86,3 +86,71 @@ impl Handler<RaftLogGcTask> for RaftLogGcTaskHandler {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use proto::eraftpb::Entry;
+
+    use super::*;
+    use crate::raftstore::util::new_test_engines;
+    use crate::util::engine_util::get_meta;
+
+    fn raft_log_must_not_exist(db: &DB, region_id: u64, start: u64, end: u64) {
+        for i in start..end {
+            let e: Option<Entry> = get_meta(db, &meta::raft_log_key(region_id, i)).unwrap();
+            assert!(e.is_none(), "log {} should be gone", i);
+        }
+    }
+
+    fn raft_log_must_exist(db: &DB, region_id: u64, start: u64, end: u64) {
+        for i in start..end {
+            let e: Option<Entry> = get_meta(db, &meta::raft_log_key(region_id, i)).unwrap();
+            assert!(e.is_some(), "log {} should exist", i);
+        }
+    }
+
+    #[test]
+    fn TestGcRaftLog() {
+        let engines = new_test_engines();
+        let raft_db = engines.raft.clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let mut runner = RaftLogGcTaskHandler::with_reporter(tx);
+
+        let region_id = 1;
+        let mut raft_wb = WriteBatch::default();
+        for i in 0..100 {
+            raft_wb.set_meta(
+                &meta::raft_log_key(region_id, i),
+                &Entry {
+                    data: b"entry".to_vec(),
+                    ..Default::default()
+                },
+            );
+        }
+        raft_wb.write_to_db(&raft_db).unwrap();
+
+        // (start, end, expected collected, gone range, kept range)
+        let tbls = [
+            (0, 10, 10, (0, 10), (10, 100)),
+            (0, 50, 40, (0, 50), (50, 100)),
+            (50, 50, 0, (0, 50), (50, 100)),
+            (50, 60, 10, (0, 60), (60, 100)),
+        ];
+        for (start_idx, end_idx, expected, gone, kept) in tbls {
+            runner.handle(RaftLogGcTask {
+                raft_engine: raft_db.clone(),
+                region_id,
+                start_idx,
+                end_idx,
+            });
+            let res = rx.recv().unwrap();
+            assert_eq!(expected, res);
+            raft_log_must_not_exist(&raft_db, 1, gone.0, gone.1);
+            raft_log_must_exist(&raft_db, 1, kept.0, kept.1);
+        }
+        drop(raft_db);
+        drop(runner);
+        engines.destroy().unwrap();
+    }
+}

@@ -114,3 +114,79 @@ impl SizeSplitChecker {
         self.split_key.clone()
     }
 }
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use std::sync::Mutex;
+
+    use proto::raft_cmdpb::RaftCmdRequest;
+    use proto::raft_serverpb::RaftMessage;
+
+    use super::*;
+    use crate::raftstore::util::new_test_engines;
+    use crate::util::engine_util::WriteBatch;
+
+    /// Collects what the checker sends.
+    #[derive(Default)]
+    struct TaskResRouter {
+        msgs: Mutex<Vec<PeerMsg>>,
+    }
+
+    impl RaftRouter for Arc<TaskResRouter> {
+        fn send(&self, _region_id: u64, msg: PeerMsg) -> crate::raftstore::Result<()> {
+            self.msgs.lock().unwrap().push(msg);
+            Ok(())
+        }
+
+        fn send_raft_message(&self, _msg: RaftMessage) -> crate::raftstore::Result<()> {
+            Ok(())
+        }
+
+        fn send_raft_command(
+            &self,
+            _req: RaftCmdRequest,
+            _cb: Callback,
+        ) -> crate::raftstore::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A user key with a descending timestamp suffix, as MVCC stores it.
+    fn encode_key(key: &[u8], ts: u64) -> Vec<u8> {
+        let mut k = codec::encode_bytes(key);
+        k.extend_from_slice(&(!ts).to_be_bytes());
+        k
+    }
+
+    #[test]
+    fn TestSplitCheck() {
+        let engines = new_test_engines();
+        let router = Arc::new(TaskResRouter::default());
+        let mut runner = SplitCheckHandler {
+            engine: engines.kv.clone(),
+            router: router.clone(),
+            checker: SizeSplitChecker::new(100, 50),
+        };
+
+        let mut kv_wb = WriteBatch::default();
+        // the length of each kv pair is 21
+        for (k, ts) in [(b"k1", 1), (b"k1", 2), (b"k2", 1), (b"k2", 2), (b"k3", 3)] {
+            kv_wb.set_cf(CF_DEFAULT, &encode_key(k, ts), b"entry");
+        }
+        kv_wb.must_write_to_db(&engines.kv);
+
+        let task = SplitCheckTask {
+            region: Region::default(),
+        };
+        runner.handle(task);
+        let msgs = std::mem::take(&mut *router.msgs.lock().unwrap());
+        let split_key = msgs.into_iter().find_map(|m| match m {
+            PeerMsg::SplitRegion { split_key, .. } => Some(split_key),
+            _ => None,
+        });
+        assert_eq!(split_key, Some(codec::encode_bytes(b"k2")));
+        drop(runner);
+        engines.destroy().unwrap();
+    }
+}

@@ -250,13 +250,9 @@ impl Snap {
                 f.size = 0;
                 f.checksum = 0;
             }
-            cf_metas.push(SnapshotCfFile {
-                cf: f.cf.clone(),
-                size: f.size,
-                checksum: f.checksum,
-            });
+            cf_metas.push((f.cf.clone(), f.size, f.checksum));
         }
-        self.meta = SnapshotMeta { cf_files: cf_metas };
+        self.meta = gen_snapshot_meta(&cf_metas);
         self.write_meta_file()
     }
 
@@ -266,6 +262,20 @@ impl Snap {
         file.sync_all().map_err(io_err)?;
         fs::rename(&self.meta_tmp_path, &self.meta_path).map_err(io_err)?;
         Ok(())
+    }
+}
+
+/// The meta of a snapshot whose CF files have these (cf, size, checksum).
+pub fn gen_snapshot_meta(cf_files: &[(String, u64, u32)]) -> SnapshotMeta {
+    SnapshotMeta {
+        cf_files: cf_files
+            .iter()
+            .map(|(cf, size, checksum)| SnapshotCfFile {
+                cf: cf.clone(),
+                size: *size,
+                checksum: *checksum,
+            })
+            .collect(),
     }
 }
 
@@ -418,5 +428,151 @@ impl Drop for Snap {
                 let _ = fs::remove_file(&f.tmp_path);
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(non_snake_case)]
+mod tests {
+    use proto::metapb::{Peer, RegionEpoch};
+
+    use super::*;
+    use crate::raftstore::util::new_test_engines;
+    use crate::util::engine_util::{get_cf, WriteBatch};
+
+    const SNAP_TEST_KEY: &[u8] = b"tkey";
+
+    fn gen_test_region(region_id: u64, store_id: u64, peer_id: u64) -> Region {
+        Region {
+            id: region_id,
+            start_key: b"a".to_vec(),
+            end_key: b"z".to_vec(),
+            region_epoch: Some(RegionEpoch {
+                version: 1,
+                conf_ver: 1,
+            }),
+            peers: vec![Peer {
+                id: peer_id,
+                store_id,
+            }],
+        }
+    }
+
+    fn fill_db_data(db: &DB) {
+        let mut wb = WriteBatch::default();
+        for cf in CFS {
+            wb.set_cf(cf, SNAP_TEST_KEY, cf.as_bytes());
+        }
+        wb.write_to_db(db).unwrap();
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tinykv-snap-{}-{}", name, std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn TestSnapGenMeta() {
+        let cf_files: Vec<(String, u64, u32)> = CFS
+            .iter()
+            .enumerate()
+            .map(|(i, cf)| (cf.to_string(), 100 * (i as u64 + 1), 1000 * (i as u32 + 1)))
+            .collect();
+        let meta = gen_snapshot_meta(&cf_files);
+        for (i, m) in meta.cf_files.iter().enumerate() {
+            assert_eq!(cf_files[i].0, m.cf);
+            assert_eq!(cf_files[i].1, m.size);
+            assert_eq!(cf_files[i].2, m.checksum);
+        }
+    }
+
+    #[test]
+    fn TestSnapDisplayPath() {
+        let dir = temp_dir("display");
+        let key = SnapKey::new(1, 1, 2);
+        let s = Snap::new_for_building(&dir, key).unwrap();
+        assert_ne!(s.display_path(), "");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn TestSnapFile() {
+        do_test_snap_file(true);
+        do_test_snap_file(false);
+    }
+
+    // Go tracks the total size of snapshot files in a shared counter; here
+    // the sizes come from the snapshots themselves.
+    fn do_test_snap_file(db_has_data: bool) {
+        let region_id = 1;
+        let region = gen_test_region(region_id, 1, 1);
+        let src = new_test_engines();
+        if db_has_data {
+            fill_db_data(&src.kv);
+        }
+
+        let snap_dir = temp_dir(&format!("src-{}", db_has_data));
+        let key = SnapKey::new(region_id, 1, 1);
+        let mut s1 = Snap::new_for_building(&snap_dir, key).unwrap();
+        // Ensure that this snapshot file doesn't exist before being built.
+        assert!(!s1.exists());
+        assert_eq!(0, s1.total_size());
+
+        s1.build(&DbSnapshot::new(src.kv.clone()), &region).unwrap();
+
+        // Ensure that this snapshot file does exist after being built.
+        assert!(s1.exists());
+        let size = s1.total_size();
+        assert_eq!(size > 0, db_has_data);
+        let meta = s1.snapshot_meta().clone();
+
+        // Ensure this snapshot could be read for sending.
+        let mut s2 = Snap::new_for_sending(&snap_dir, key).unwrap();
+        assert!(s2.exists());
+
+        let dst_dir = temp_dir(&format!("dst-{}", db_has_data));
+        let mut s3 = Snap::new_for_receiving(&dst_dir, key, meta).unwrap();
+        assert!(!s3.exists());
+
+        // Ensure snapshot data could be read out of `s2`, and write into `s3`.
+        let copy_size = std::io::copy(&mut s2, &mut s3).unwrap();
+        assert_eq!(size, copy_size);
+        assert!(!s3.exists());
+        s3.save().unwrap();
+        assert!(s3.exists());
+
+        // Ensure `delete()` works to delete the source snapshot.
+        s2.delete();
+        assert!(!s2.exists());
+        assert!(!s1.exists());
+
+        // Ensure a snapshot could be applied to DB.
+        let mut s4 = Snap::new_for_applying(&dst_dir, key).unwrap();
+        assert!(s4.exists());
+
+        let dst = new_test_engines();
+        s4.apply(&dst.kv).unwrap();
+
+        // Ensure `delete()` works to delete the dest snapshot.
+        s4.delete();
+        assert!(!s4.exists());
+        assert!(!s3.exists());
+
+        // Verify the data is correct after applying snapshot.
+        if db_has_data {
+            for cf in CFS {
+                let want = get_cf(&src.kv, cf, SNAP_TEST_KEY).unwrap();
+                let got = get_cf(&dst.kv, cf, SNAP_TEST_KEY).unwrap();
+                assert!(got.is_some());
+                assert_eq!(want, got);
+            }
+        }
+        drop((s1, s2, s3, s4));
+        src.destroy().unwrap();
+        dst.destroy().unwrap();
+        let _ = fs::remove_dir_all(&snap_dir);
+        let _ = fs::remove_dir_all(&dst_dir);
     }
 }
