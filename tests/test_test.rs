@@ -110,6 +110,7 @@ fn client_key(cli: usize, j: usize) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn generic_test(
+    name: &str,
     _part: &str,
     nclients: usize,
     unreliable: bool,
@@ -140,18 +141,20 @@ fn generic_test(
     // The conf changer is never joined, as in Go: it may still be inside a
     // must_* call while later phases run.
     let mut _confchanger = None;
-    for _ in 0..3 {
+    for iteration in 0..3 {
         let done_clients = Arc::new(AtomicBool::new(false));
         let done_partitioner = Arc::new(AtomicBool::new(false));
         let counts: Vec<Arc<AtomicU64>> =
             (0..nclients).map(|_| Arc::new(AtomicU64::new(0))).collect();
+        let scans = Arc::new(AtomicU64::new(0));
         let clients: Vec<_> = (0..nclients)
             .map(|cli| {
-                let (cluster, rand, done, count) = (
+                let (cluster, rand, done, count, scans) = (
                     cluster.clone(),
                     rand.clone(),
                     done_clients.clone(),
                     counts[cli].clone(),
+                    scans.clone(),
                 );
                 thread::spawn(move || {
                     let mut j = 0;
@@ -168,6 +171,7 @@ fn generic_test(
                             let start = client_key(cli, 0);
                             let end = client_key(cli, j);
                             let values = cluster.scan(start.as_bytes(), end.as_bytes());
+                            scans.fetch_add(1, Ordering::SeqCst);
                             let v = String::from_utf8(values.concat()).unwrap();
                             assert!(
                                 v == last,
@@ -214,6 +218,15 @@ fn generic_test(
         for c in clients {
             c.join().expect("a client failed");
         }
+        let puts: u64 = counts.iter().map(|c| c.load(Ordering::SeqCst)).sum();
+        eprintln!(
+            "generic-test name={} iteration={} clients={} puts={} scans={}",
+            name,
+            iteration,
+            nclients,
+            puts,
+            scans.load(Ordering::SeqCst)
+        );
 
         if crash {
             for i in 1..=nservers as u64 {
@@ -275,19 +288,49 @@ fn generic_test(
 #[test]
 #[serial]
 fn TestBasic2B() {
-    generic_test("2B", 1, false, false, false, -1, false, false);
+    generic_test(
+        "TestBasic2B",
+        "2B",
+        1,
+        false,
+        false,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConcurrent2B() {
-    generic_test("2B", 5, false, false, false, -1, false, false);
+    generic_test(
+        "TestConcurrent2B",
+        "2B",
+        5,
+        false,
+        false,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestUnreliable2B() {
-    generic_test("2B", 5, true, false, false, -1, false, false);
+    generic_test(
+        "TestUnreliable2B",
+        "2B",
+        5,
+        true,
+        false,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
@@ -342,43 +385,113 @@ fn TestOnePartition2B() {
 #[test]
 #[serial]
 fn TestManyPartitionsOneClient2B() {
-    generic_test("2B", 1, false, false, true, -1, false, false);
+    generic_test(
+        "TestManyPartitionsOneClient2B",
+        "2B",
+        1,
+        false,
+        false,
+        true,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestManyPartitionsManyClients2B() {
-    generic_test("2B", 5, false, false, true, -1, false, false);
+    generic_test(
+        "TestManyPartitionsManyClients2B",
+        "2B",
+        5,
+        false,
+        false,
+        true,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestPersistOneClient2B() {
-    generic_test("2B", 1, false, true, false, -1, false, false);
+    generic_test(
+        "TestPersistOneClient2B",
+        "2B",
+        1,
+        false,
+        true,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrent2B() {
-    generic_test("2B", 5, false, true, false, -1, false, false);
+    generic_test(
+        "TestPersistConcurrent2B",
+        "2B",
+        5,
+        false,
+        true,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrentUnreliable2B() {
-    generic_test("2B", 5, true, true, false, -1, false, false);
+    generic_test(
+        "TestPersistConcurrentUnreliable2B",
+        "2B",
+        5,
+        true,
+        true,
+        false,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestPersistPartition2B() {
-    generic_test("2B", 5, false, true, true, -1, false, false);
+    generic_test(
+        "TestPersistPartition2B",
+        "2B",
+        5,
+        false,
+        true,
+        true,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestPersistPartitionUnreliable2B() {
-    generic_test("2B", 5, true, true, true, -1, false, false);
+    generic_test(
+        "TestPersistPartitionUnreliable2B",
+        "2B",
+        5,
+        true,
+        true,
+        true,
+        -1,
+        false,
+        false,
+    );
 }
 
 #[test]
@@ -452,31 +565,81 @@ fn TestOneSnapshot2C() {
 #[test]
 #[serial]
 fn TestSnapshotRecover2C() {
-    generic_test("2C", 1, false, true, false, 100, false, false);
+    generic_test(
+        "TestSnapshotRecover2C",
+        "2C",
+        1,
+        false,
+        true,
+        false,
+        100,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSnapshotRecoverManyClients2C() {
-    generic_test("2C", 20, false, true, false, 100, false, false);
+    generic_test(
+        "TestSnapshotRecoverManyClients2C",
+        "2C",
+        20,
+        false,
+        true,
+        false,
+        100,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliable2C() {
-    generic_test("2C", 5, true, false, false, 100, false, false);
+    generic_test(
+        "TestSnapshotUnreliable2C",
+        "2C",
+        5,
+        true,
+        false,
+        false,
+        100,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecover2C() {
-    generic_test("2C", 5, true, true, false, 100, false, false);
+    generic_test(
+        "TestSnapshotUnreliableRecover2C",
+        "2C",
+        5,
+        true,
+        true,
+        false,
+        100,
+        false,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecoverConcurrentPartition2C() {
-    generic_test("2C", 5, true, true, true, 100, false, false);
+    generic_test(
+        "TestSnapshotUnreliableRecoverConcurrentPartition2C",
+        "2C",
+        5,
+        true,
+        true,
+        true,
+        100,
+        false,
+        false,
+    );
 }
 
 #[test]
@@ -584,37 +747,97 @@ fn TestConfChangeRemoveLeader3B() {
 #[test]
 #[serial]
 fn TestConfChangeRecover3B() {
-    generic_test("3B", 1, false, true, false, -1, true, false);
+    generic_test(
+        "TestConfChangeRecover3B",
+        "3B",
+        1,
+        false,
+        true,
+        false,
+        -1,
+        true,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConfChangeRecoverManyClients3B() {
-    generic_test("3B", 20, false, true, false, -1, true, false);
+    generic_test(
+        "TestConfChangeRecoverManyClients3B",
+        "3B",
+        20,
+        false,
+        true,
+        false,
+        -1,
+        true,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliable3B() {
-    generic_test("3B", 5, true, false, false, -1, true, false);
+    generic_test(
+        "TestConfChangeUnreliable3B",
+        "3B",
+        5,
+        true,
+        false,
+        false,
+        -1,
+        true,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliableRecover3B() {
-    generic_test("3B", 5, true, true, false, -1, true, false);
+    generic_test(
+        "TestConfChangeUnreliableRecover3B",
+        "3B",
+        5,
+        true,
+        true,
+        false,
+        -1,
+        true,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecover3B() {
-    generic_test("3B", 5, true, true, false, 100, true, false);
+    generic_test(
+        "TestConfChangeSnapshotUnreliableRecover3B",
+        "3B",
+        5,
+        true,
+        true,
+        false,
+        100,
+        true,
+        false,
+    );
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    generic_test("3B", 5, true, true, true, 100, true, false);
+    generic_test(
+        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+        "3B",
+        5,
+        true,
+        true,
+        true,
+        100,
+        true,
+        false,
+    );
 }
 
 #[test]
@@ -671,35 +894,95 @@ fn TestOneSplit3B() {
 #[test]
 #[serial]
 fn TestSplitRecover3B() {
-    generic_test("3B", 1, false, true, false, -1, false, true);
+    generic_test(
+        "TestSplitRecover3B",
+        "3B",
+        1,
+        false,
+        true,
+        false,
+        -1,
+        false,
+        true,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSplitRecoverManyClients3B() {
-    generic_test("3B", 20, false, true, false, -1, false, true);
+    generic_test(
+        "TestSplitRecoverManyClients3B",
+        "3B",
+        20,
+        false,
+        true,
+        false,
+        -1,
+        false,
+        true,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliable3B() {
-    generic_test("3B", 5, true, false, false, -1, false, true);
+    generic_test(
+        "TestSplitUnreliable3B",
+        "3B",
+        5,
+        true,
+        false,
+        false,
+        -1,
+        false,
+        true,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliableRecover3B() {
-    generic_test("3B", 5, true, true, false, -1, false, true);
+    generic_test(
+        "TestSplitUnreliableRecover3B",
+        "3B",
+        5,
+        true,
+        true,
+        false,
+        -1,
+        false,
+        true,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecover3B() {
-    generic_test("3B", 5, true, true, false, 100, true, true);
+    generic_test(
+        "TestSplitConfChangeSnapshotUnreliableRecover3B",
+        "3B",
+        5,
+        true,
+        true,
+        false,
+        100,
+        true,
+        true,
+    );
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    generic_test("3B", 5, true, true, true, 100, true, true);
+    generic_test(
+        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+        "3B",
+        5,
+        true,
+        true,
+        true,
+        100,
+        true,
+        true,
+    );
 }
