@@ -82,6 +82,26 @@ impl<T: Storage> RawNode<T> {
         })
     }
 
+    /// Proposes several normal entries in one step, so the leader appends
+    /// them together and replicates them in one message per follower
+    /// (what a raftstore round does with the commands it gathered). Either
+    /// all are appended, at consecutive indexes, or none.
+    pub fn propose_entries(&mut self, datas: Vec<Vec<u8>>) -> Result<()> {
+        let entries = datas
+            .into_iter()
+            .map(|data| Entry {
+                data,
+                ..Default::default()
+            })
+            .collect();
+        self.raft.step(Message {
+            msg_type: MessageType::MsgPropose as i32,
+            from: self.raft.id,
+            entries,
+            ..Default::default()
+        })
+    }
+
     /// Proposes a membership change; the entry carries `cc` encoded.
     pub fn propose_conf_change(&mut self, cc: ConfChange) -> Result<()> {
         let ent = Entry {

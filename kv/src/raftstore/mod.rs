@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod cmd_resp;
 pub mod message;
 pub mod meta;
+pub mod metrics;
 pub mod node;
 pub mod peer;
 pub mod peer_msg_handler;

@@ -45,6 +45,10 @@ pub struct Peer {
     pub tag: String,
     /// Waiting commands, in log order.
     pub proposals: VecDeque<Proposal>,
+    /// Normal commands of the current round, not yet handed to raft: they
+    /// are proposed together (one append, one message per follower) before
+    /// anything else touches the raft group.
+    pub batched_proposals: Vec<(Vec<u8>, Callback)>,
     /// Raft log entries before this index have been deleted from the engine.
     pub last_compacted_idx: u64,
     peer_cache: HashMap<u64, MetaPeer>,
@@ -133,6 +137,7 @@ impl Peer {
             region_id,
             tag,
             proposals: VecDeque::new(),
+            batched_proposals: Vec::new(),
             last_compacted_idx: 0,
             peer_cache: HashMap::new(),
             peers_start_pending_tick: HashMap::new(),
@@ -201,6 +206,9 @@ impl Peer {
         }
         for p in self.proposals.drain(..) {
             notify_req_region_removed(region.id, p.cb);
+        }
+        for (_, cb) in self.batched_proposals.drain(..) {
+            notify_req_region_removed(region.id, cb);
         }
         tracing::info!(tag = %self.tag, "destroyed itself");
         Ok(())
@@ -297,8 +305,12 @@ impl Peer {
     /// Sends raft messages to the other peers through the transport.
     pub fn send(&mut self, trans: &dyn Transport, msgs: Vec<Message>) {
         for msg in msgs {
-            if let Err(e) = self.send_raft_message(msg, trans) {
-                tracing::debug!(tag = %self.tag, %e, "send message err");
+            match self.send_raft_message(msg, trans) {
+                Ok(()) => crate::raftstore::metrics::add(
+                    &crate::raftstore::metrics::RAFT_MESSAGES_SENT,
+                    1,
+                ),
+                Err(e) => tracing::debug!(tag = %self.tag, %e, "send message err"),
             }
         }
     }

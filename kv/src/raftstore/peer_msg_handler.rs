@@ -17,6 +17,7 @@ use raft::Ready;
 use crate::raftstore::cmd_resp::{bind_resp_term, err_resp, new_cmd_resp};
 use crate::raftstore::message::{Callback, PeerMsg, StoreMsg};
 use crate::raftstore::meta;
+use crate::raftstore::metrics;
 use crate::raftstore::peer::{notify_stale_req, Peer, Proposal};
 use crate::raftstore::runner::{RaftLogGcTask, SchedulerTask, SplitCheckTask};
 use crate::raftstore::snap::{SnapKey, SnapKeyWithSending};
@@ -138,6 +139,10 @@ impl<'a> PeerMsgHandler<'a> {
     }
 
     pub fn handle_msg(&mut self, msg: PeerMsg) {
+        // Batched commands go to raft before anything else can change it.
+        if !matches!(msg, PeerMsg::RaftCmd { .. }) {
+            self.flush_proposals();
+        }
         match msg {
             PeerMsg::RaftMessage(m) => {
                 if let Err(e) = self.on_raft_msg(*m) {
@@ -200,9 +205,15 @@ impl<'a> PeerMsgHandler<'a> {
             cb.done(err_resp(&e));
             return;
         }
+        if req.admin_request.is_some() {
+            // Keep log order: what was batched before comes first.
+            self.flush_proposals();
+        }
         match req.admin_request.as_ref().map(|a| a.cmd_type()) {
             None => match check_requests(&req, self.peer.region()) {
-                Ok(()) => self.propose_normal(&req, cb),
+                Ok(()) => {
+                    self.peer.batched_proposals.push((req.encode_to_vec(), cb));
+                }
                 Err(e) => cb.done(err_resp(&e)),
             },
             Some(AdminCmdType::TransferLeader) => self.propose_transfer_leader(&req, cb),
@@ -227,6 +238,38 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         self.peer.proposals.push_back(Proposal { index, term, cb });
+    }
+
+    /// Proposes the round's batched normal commands as one raft step; each
+    /// callback waits for its own index.
+    pub fn flush_proposals(&mut self) {
+        if self.peer.batched_proposals.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.peer.batched_proposals);
+        let first = self.peer.next_proposal_index();
+        let term = self.peer.term();
+        let (datas, cbs): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let n = datas.len() as u64;
+        let result = self.peer.raft_group.propose_entries(datas);
+        let appended = self.peer.next_proposal_index() == first + n;
+        if let Err(e) = result.as_ref().map_err(|e| e.to_string()).and_then(|()| {
+            appended
+                .then_some(())
+                .ok_or_else(|| "raft proposal dropped".to_string())
+        }) {
+            for cb in cbs {
+                cb.done(err_resp(&RaftstoreError::other(e.clone())));
+            }
+            return;
+        }
+        for (i, cb) in cbs.into_iter().enumerate() {
+            self.peer.proposals.push_back(Proposal {
+                index: first + i as u64,
+                term,
+                cb,
+            });
+        }
     }
 
     fn propose_transfer_leader(&mut self, req: &RaftCmdRequest, cb: Callback) {
@@ -671,10 +714,24 @@ impl<'a> PeerMsgHandler<'a> {
     /// raft state and entries into `raft_wb`, which the caller writes (with
     /// sync) for all peers at once. A snapshot is installed right here.
     pub fn collect_ready(&mut self, raft_wb: &mut WriteBatch) -> Option<PendingReady> {
+        self.flush_proposals();
         if self.peer.stopped || !self.peer.raft_group.has_ready() {
             return None;
         }
-        let ready = self.peer.raft_group.ready();
+        let mut ready = self.peer.raft_group.ready();
+        metrics::add(&metrics::RAFT_ENTRIES_PERSISTED, ready.entries.len() as u64);
+        // A leader may replicate its new entries while it writes them
+        // (Raft thesis, 10.2.1): it acts on a commit only in a later round,
+        // after this round's batch is durable. Anything that carries a new
+        // term or vote still waits for the sync.
+        let persisted = self.peer.store().raft_state.hard_state.unwrap_or_default();
+        let term_or_vote_changed = ready
+            .hard_state
+            .is_some_and(|hs| hs.term != persisted.term || hs.vote != persisted.vote);
+        if self.peer.is_leader() && ready.snapshot.is_none() && !term_or_vote_changed {
+            let msgs = std::mem::take(&mut ready.messages);
+            self.peer.send(self.ctx.trans.as_ref(), msgs);
+        }
         let mut kv_wb = WriteBatch::default();
         let result = match self
             .peer
@@ -752,6 +809,8 @@ impl<'a> PeerMsgHandler<'a> {
             }
             self.peer.mut_store().apply_state.applied_index = index;
         }
+        metrics::add(&metrics::ENTRIES_APPLIED, entries.len() as u64);
+        metrics::add(&metrics::KV_BATCH_WRITES, 1);
         let apply_state = self.peer.store().apply_state;
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
         self.ctx.engines.write_kv(&kv_wb).expect("write kv batch");
@@ -763,6 +822,7 @@ impl<'a> PeerMsgHandler<'a> {
         if kv_wb.is_empty() {
             return;
         }
+        metrics::add(&metrics::KV_BATCH_WRITES, 1);
         let apply_state = self.peer.store().apply_state;
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
         self.ctx.engines.write_kv(kv_wb).expect("write kv batch");

@@ -61,8 +61,15 @@ impl PeerStorage {
         tag: String,
     ) -> crate::Result<PeerStorage> {
         tracing::debug!(%tag, ?region, "creating peer storage");
-        let raft_state = meta::init_raft_local_state(&engines.raft, &region)?;
+        let mut raft_state = meta::init_raft_local_state(&engines.raft, &region)?;
         let apply_state = meta::init_apply_state(&engines.kv, &region)?;
+        // The commit index is written without sync, so a crash can leave it
+        // behind what was applied; everything applied was committed.
+        if let Some(hs) = raft_state.hard_state.as_mut() {
+            if hs.commit < apply_state.applied_index {
+                hs.commit = apply_state.applied_index;
+            }
+        }
         assert!(
             raft_state.last_index >= apply_state.applied_index,
             "{} unexpected raft log index: last index {} < applied index {}",
@@ -267,8 +274,18 @@ impl PeerStorage {
             result = Some(self.apply_snapshot(snap, kv_wb, raft_wb)?);
         }
         self.append(&ready.entries, raft_wb);
+        let mut term_or_vote_changed = false;
         if let Some(hs) = &ready.hard_state {
+            let old = before.hard_state.unwrap_or_default();
+            term_or_vote_changed = hs.term != old.term || hs.vote != old.vote;
             self.raft_state.hard_state = Some(*hs);
+        }
+        // Entries, a snapshot, a new term or a vote must survive a crash
+        // before anyone hears of them. A commit index alone need not: it is
+        // learnt again from the leader, and on restart the applied index
+        // bounds it from below (see `PeerStorage::new`).
+        if result.is_some() || !ready.entries.is_empty() || term_or_vote_changed {
+            raft_wb.set_sync(true);
         }
         if self.raft_state != before {
             raft_wb.set_meta(&meta::raft_state_key(self.region.id), &self.raft_state);

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crossbeam_channel::{select, Receiver};
 
 use crate::raftstore::message::Msg;
+use crate::raftstore::metrics;
 use crate::raftstore::peer_msg_handler::PeerMsgHandler;
 use crate::raftstore::router::PeerState;
 use crate::raftstore::store::GlobalContext;
@@ -68,10 +69,9 @@ impl RaftWorker {
                 touched.push((m.region_id, ps));
             }
         }
-        let mut raft_wb = WriteBatch::default();
         // Raft state must be on disk before the messages that depend on it
-        // leave, so this one batch is synced.
-        raft_wb.set_sync(true);
+        // leave: a Ready that needs it marks this one batch to be synced.
+        let mut raft_wb = WriteBatch::default();
         let mut pending = Vec::with_capacity(touched.len());
         for (_, ps) in &touched {
             let mut peer = ps.peer();
@@ -80,7 +80,14 @@ impl RaftWorker {
                 pending.push((ps.clone(), rd));
             }
         }
+        if !pending.is_empty() {
+            metrics::add(&metrics::READY_ROUNDS, 1);
+        }
         if !raft_wb.is_empty() {
+            metrics::add(&metrics::RAFT_BATCH_WRITES, 1);
+            if raft_wb.sync() {
+                metrics::add(&metrics::RAFT_BATCH_SYNCS, 1);
+            }
             self.ctx
                 .engines
                 .write_raft(&raft_wb)
