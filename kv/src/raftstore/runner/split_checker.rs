@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::raftstore::message::{Callback, PeerMsg, RaftRouter};
 use crate::raftstore::runner::SplitCheckTask;
 use crate::util::codec;
-use crate::util::engine_util::{exceed_end_key, CfIterator, DbSnapshot, CF_DEFAULT, DB};
+use crate::util::engine_util::{DbSnapshot, CF_DEFAULT, DB};
 use crate::util::worker::Handler;
 
 pub struct SplitCheckHandler<R: RaftRouter> {
@@ -29,24 +29,29 @@ impl<R: RaftRouter + 'static> SplitCheckHandler<R> {
 
     /// Scans the region's default CF; reports its size if the scan reached
     /// the region's end, and returns a split key if the region is too big.
+    ///
+    /// Unlike Go, a scan that runs off the end of the data also reports the
+    /// size: Go only reports on meeting the region's end key, so the last
+    /// region (no end key) never learns its size and is rescanned on every
+    /// split-check tick.
     fn split_check(&mut self, region: &Region) -> Option<Vec<u8>> {
         let snap = DbSnapshot::new(self.engine.clone());
         self.checker.reset();
-        let mut it = CfIterator::from_snapshot(&snap, CF_DEFAULT);
+        let mut it = snap.iter_cf_in_range(CF_DEFAULT, &region.start_key, &region.end_key);
         it.seek(&region.start_key);
+        let mut too_big = false;
         while it.valid() {
-            let key = it.key();
-            if exceed_end_key(key, &region.end_key) {
-                let size = self.checker.current_size;
-                let _ = self
-                    .router
-                    .send(region.id, PeerMsg::RegionApproximateSize(size));
-                break;
-            }
-            if self.checker.on_kv(key, it.value().len()) {
+            if self.checker.on_kv(it.key(), it.value().len()) {
+                too_big = true;
                 break;
             }
             it.next();
+        }
+        if !too_big {
+            let size = self.checker.current_size;
+            let _ = self
+                .router
+                .send(region.id, PeerMsg::RegionApproximateSize(size));
         }
         self.checker.split_key()
     }

@@ -6,7 +6,16 @@ use rocksdb::{DBRawIteratorWithThreadMode, ReadOptions};
 use super::{util::cf_handle, DbSnapshot, Result, DB};
 
 pub(super) fn read_options(upper: &[u8]) -> ReadOptions {
+    bounded_read_options(&[], upper)
+}
+
+/// Read options limiting iteration to `[lower, upper)`; an empty bound is
+/// no bound.
+pub(super) fn bounded_read_options(lower: &[u8], upper: &[u8]) -> ReadOptions {
     let mut opts = ReadOptions::default();
+    if !lower.is_empty() {
+        opts.set_iterate_lower_bound(lower.to_vec());
+    }
     if !upper.is_empty() {
         opts.set_iterate_upper_bound(upper.to_vec());
     }

@@ -82,12 +82,19 @@ impl DbSnapshot {
     /// An iterator over the keys of `cf` below `upper` (exclusive; empty =
     /// no bound) as of the snapshot.
     pub fn iter_cf_with_upper_bound(&self, cf: &str, upper: &[u8]) -> CfIterator<'_> {
+        self.iter_cf_in_range(cf, &[], upper)
+    }
+
+    /// An iterator that sees only the keys of `cf` in `[lower, upper)`
+    /// (empty = unbounded on that side) as of the snapshot: a seek below
+    /// `lower` lands on the first key of the range.
+    pub fn iter_cf_in_range(&self, cf: &str, lower: &[u8], upper: &[u8]) -> CfIterator<'_> {
         let handle =
             cf_handle(&self.inner.db, cf).unwrap_or_else(|e| panic!("iterate snapshot: {e}"));
-        let raw = self
-            .inner
-            .snap
-            .raw_iterator_cf_opt(handle, super::cf_iterator::read_options(upper));
+        let raw = self.inner.snap.raw_iterator_cf_opt(
+            handle,
+            super::cf_iterator::bounded_read_options(lower, upper),
+        );
         CfIterator::from_raw(raw)
     }
 }
