@@ -18,6 +18,11 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("decode: {0}")]
     Decode(#[from] prost::DecodeError),
+    /// The raftstore refused the request for its region (not leader,
+    /// stale epoch, key not in region, ...); servers answer it in the
+    /// response's `region_error`.
+    #[error("region error: {}", .0.message)]
+    Region(Box<proto::errorpb::Error>),
     #[error("{0}")]
     Other(String),
 }

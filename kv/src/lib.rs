@@ -4,6 +4,8 @@
 pub mod config;
 pub mod error;
 pub mod raftstore;
+pub mod server;
+pub mod storage;
 pub mod util;
 
 pub use error::{Error, Result};

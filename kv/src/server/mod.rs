@@ -1,0 +1,37 @@
+//! The TinyKV service (TinyKV's kv/server): the raw key-value API of
+//! project 1 over any [`Storage`].
+
+pub mod raw_api;
+
+#[cfg(test)]
+mod server_test;
+
+use std::sync::Arc;
+
+use proto::errorpb;
+
+use crate::storage::Storage;
+
+/// A server answering client requests from its storage.
+pub struct Server {
+    storage: Arc<dyn Storage>,
+}
+
+impl Server {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Server { storage }
+    }
+
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+}
+
+/// How a failed request is reported: a region error (the client should
+/// refresh its region cache and retry) or any other error as text.
+pub(crate) fn split_error(e: crate::Error) -> (Option<errorpb::Error>, String) {
+    match e {
+        crate::Error::Region(pb) => (Some(*pb), String::new()),
+        other => (None, other.to_string()),
+    }
+}
