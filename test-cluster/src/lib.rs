@@ -11,7 +11,7 @@ use std::sync::Once;
 
 pub use cluster::{new_test_cluster, region_scan, Cluster};
 pub use filter::{DropFilter, Filter, PartitionFilter};
-pub use node::{MockTransport, NodeSimulator, Simulator};
+pub use node::{MockTransport, NodeSimulator, Simulator, StoreNotRunning};
 pub use utils::*;
 
 /// Logs to stderr at `level` (Go's LOG_LEVEL values; silent by default).

@@ -162,6 +162,32 @@ impl NodeSimulator {
     }
 }
 
+/// The store a command was addressed to is not running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreNotRunning(pub u64);
+
+impl NodeSimulator {
+    /// Like [`Simulator::call_command_on_store`], but a stopped store is an
+    /// answer rather than a panic (for clients that outlive restarts, such
+    /// as the benchmark's). `Ok(None)` is a timeout.
+    pub fn try_call_command_on_store(
+        &self,
+        store_id: u64,
+        req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Result<Option<(RaftCmdResponse, Option<DbSnapshot>)>, StoreNotRunning> {
+        let router = self
+            .trans
+            .router(store_id)
+            .ok_or(StoreNotRunning(store_id))?;
+        let (cb, rx) = Callback::new();
+        if router.send_raft_command(req, cb).is_err() {
+            return Ok(None);
+        }
+        Ok(rx.wait_resp_with_timeout(timeout).map(|r| (r.resp, r.snap)))
+    }
+}
+
 impl Simulator for NodeSimulator {
     fn run_store(&self, cfg: Config, engines: Engines) -> kv::Result<()> {
         let mut nodes = self.nodes.lock().unwrap();
@@ -205,13 +231,7 @@ impl Simulator for NodeSimulator {
         timeout: Duration,
     ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
         // Go exits the process here; a panic fails the test just as well.
-        let router = self
-            .trans
-            .router(store_id)
-            .unwrap_or_else(|| panic!("can not find node {}", store_id));
-        let (cb, rx) = Callback::new();
-        router.send_raft_command(req, cb).ok()?;
-        let r = rx.wait_resp_with_timeout(timeout)?;
-        Some((r.resp, r.snap))
+        self.try_call_command_on_store(store_id, req, timeout)
+            .unwrap_or_else(|StoreNotRunning(id)| panic!("can not find node {}", id))
     }
 }
