@@ -9,13 +9,26 @@ LAB         := $(CARGO) run --release --bin tinykv-lab --
 P ?= all
 N ?= 1
 
-.PHONY: test lab project2 project2a project2aa project2ab project2ac project2b project2c project3 project3a project3b
+.PHONY: test lab bench bench-raft project1 project2 project2a project2aa project2ab project2ac project2b project2c project3 project3a project3b
 
 test:
 	$(TEST) --workspace
 
 lab:
 	$(CARGO) run --release --bin tinykv-lab -- $(P) --runs $(N)
+
+# The target workload of docs/PERFORMANCE.md: 3 stores, 64 clients, puts,
+# 16-byte keys, 128-byte values, 10 s. ARGS adds or overrides flags.
+ARGS ?=
+bench:
+	$(CARGO) run --release --bin tinykv-bench -- --stores 3 --clients 64 --duration 10 --puts 100 --key-size 16 --value-size 128 --json target/bench.json $(ARGS)
+
+# Criterion microbenchmarks: raft commit in memory, peer storage append.
+bench-raft:
+	$(CARGO) bench -p raft -p kv
+
+project1:
+	$(TEST) -p kv -- server::server_test::Test
 
 project2a:
 	$(RAFT) 2A
