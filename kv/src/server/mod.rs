@@ -2,6 +2,7 @@
 //! project 1 over any [`Storage`].
 
 pub mod raw_api;
+pub mod service;
 
 #[cfg(test)]
 mod server_test;

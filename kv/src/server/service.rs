@@ -1,0 +1,171 @@
+//! The TinyKv gRPC service over a [`Server`]: the raw API, and the
+//! inter-store `Raft` stream when the server fronts a raftstore.
+//!
+//! Handlers run the blocking storage calls on tokio's blocking pool, so a
+//! slow raft round never stalls the reactor.
+
+use std::sync::Arc;
+
+use proto::coprocessor;
+use proto::kvrpcpb::*;
+use proto::raft_serverpb::{Done, RaftMessage, SnapshotChunk};
+use proto::tinykvpb::tiny_kv_server::TinyKv;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::Server;
+use crate::raftstore::message::RaftRouter;
+
+/// The gRPC face of a server.
+#[derive(Clone)]
+pub struct TinyKvService {
+    server: Arc<Server>,
+    /// Where raft messages from other stores go; `None` for a standalone
+    /// server.
+    raft_router: Option<Arc<dyn RaftRouter>>,
+}
+
+impl TinyKvService {
+    pub fn new(server: Arc<Server>, raft_router: Option<Arc<dyn RaftRouter>>) -> Self {
+        TinyKvService {
+            server,
+            raft_router,
+        }
+    }
+
+    async fn blocking<Req, Resp>(
+        &self,
+        req: Request<Req>,
+        f: fn(&Server, &Req) -> Resp,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        let server = self.server.clone();
+        let req = req.into_inner();
+        tokio::task::spawn_blocking(move || f(&server, &req))
+            .await
+            .map(Response::new)
+            .map_err(|e| Status::internal(format!("request handler failed: {e}")))
+    }
+}
+
+fn not_in_this_port<T>(what: &str) -> Result<Response<T>, Status> {
+    Err(Status::unimplemented(format!(
+        "{what} belongs to TinyKV's project 4 (transactions) or the coprocessor, which this port does not include"
+    )))
+}
+
+#[tonic::async_trait]
+impl TinyKv for TinyKvService {
+    async fn kv_get(&self, _: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        not_in_this_port("KvGet")
+    }
+
+    async fn kv_scan(&self, _: Request<ScanRequest>) -> Result<Response<ScanResponse>, Status> {
+        not_in_this_port("KvScan")
+    }
+
+    async fn kv_prewrite(
+        &self,
+        _: Request<PrewriteRequest>,
+    ) -> Result<Response<PrewriteResponse>, Status> {
+        not_in_this_port("KvPrewrite")
+    }
+
+    async fn kv_commit(
+        &self,
+        _: Request<CommitRequest>,
+    ) -> Result<Response<CommitResponse>, Status> {
+        not_in_this_port("KvCommit")
+    }
+
+    async fn kv_check_txn_status(
+        &self,
+        _: Request<CheckTxnStatusRequest>,
+    ) -> Result<Response<CheckTxnStatusResponse>, Status> {
+        not_in_this_port("KvCheckTxnStatus")
+    }
+
+    async fn kv_batch_rollback(
+        &self,
+        _: Request<BatchRollbackRequest>,
+    ) -> Result<Response<BatchRollbackResponse>, Status> {
+        not_in_this_port("KvBatchRollback")
+    }
+
+    async fn kv_resolve_lock(
+        &self,
+        _: Request<ResolveLockRequest>,
+    ) -> Result<Response<ResolveLockResponse>, Status> {
+        not_in_this_port("KvResolveLock")
+    }
+
+    async fn raw_get(
+        &self,
+        req: Request<RawGetRequest>,
+    ) -> Result<Response<RawGetResponse>, Status> {
+        self.blocking(req, Server::raw_get).await
+    }
+
+    async fn raw_put(
+        &self,
+        req: Request<RawPutRequest>,
+    ) -> Result<Response<RawPutResponse>, Status> {
+        self.blocking(req, Server::raw_put).await
+    }
+
+    async fn raw_delete(
+        &self,
+        req: Request<RawDeleteRequest>,
+    ) -> Result<Response<RawDeleteResponse>, Status> {
+        self.blocking(req, Server::raw_delete).await
+    }
+
+    async fn raw_scan(
+        &self,
+        req: Request<RawScanRequest>,
+    ) -> Result<Response<RawScanResponse>, Status> {
+        self.blocking(req, Server::raw_scan).await
+    }
+
+    /// Raft messages from another store, delivered to this store's peers
+    /// (or its store worker) in arrival order. A stream cut by the sender
+    /// just ends; nothing half-delivered is left behind.
+    async fn raft(&self, req: Request<Streaming<RaftMessage>>) -> Result<Response<Done>, Status> {
+        let Some(router) = self.raft_router.clone() else {
+            return Err(Status::unimplemented("this server runs without raft"));
+        };
+        let mut stream = req.into_inner();
+        loop {
+            match stream.message().await {
+                Ok(Some(msg)) => {
+                    if let Err(e) = router.send_raft_message(msg) {
+                        tracing::debug!(%e, "dropping raft message");
+                    }
+                }
+                Ok(None) => return Ok(Response::new(Done {})),
+                Err(status) => {
+                    tracing::debug!(%status, "raft stream broken");
+                    return Err(status);
+                }
+            }
+        }
+    }
+
+    async fn snapshot(
+        &self,
+        _: Request<Streaming<SnapshotChunk>>,
+    ) -> Result<Response<Done>, Status> {
+        Err(Status::unimplemented(
+            "snapshot streaming between server processes is not implemented yet",
+        ))
+    }
+
+    async fn coprocessor(
+        &self,
+        _: Request<coprocessor::Request>,
+    ) -> Result<Response<coprocessor::Response>, Status> {
+        not_in_this_port("Coprocessor")
+    }
+}
