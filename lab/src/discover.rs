@@ -79,9 +79,12 @@ impl TestCase {
     /// Whether this is a raftstore cluster test (root package, 2B/2C/3B).
     /// Those drive real timers and threads and get flaky when run alongside
     /// each other on a small machine, so they run one at a time by default.
+    ///
+    /// A binary given by path (`--binary`) has no package to go by; its
+    /// 2B/2C/3B tests are then taken for cluster tests, to be safe.
     pub fn is_cluster(&self) -> bool {
         let name = self.name();
-        self.binary.package == ROOT_PACKAGE
+        (self.binary.package == ROOT_PACKAGE || self.binary.package.is_empty())
             && (name.ends_with("2B") || name.ends_with("2C") || name.ends_with("3B"))
     }
 }
@@ -304,6 +307,9 @@ mod tests {
         assert!(case("tinykv", "TestOneSnapshot2C").is_cluster());
         assert!(!case("raft", "TestRestoreSnapshot2C").is_cluster());
         assert!(!case("tinykv", "TestLeaderElection2AA").is_cluster());
+        // --binary: no package known.
+        assert!(case("", "TestOneSplit3B").is_cluster());
+        assert!(!case("", "TestLeaderElection2AA").is_cluster());
         assert_eq!(case("raft", "raft_test::TestX2AA").name(), "TestX2AA");
     }
 }
