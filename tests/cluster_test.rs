@@ -100,3 +100,39 @@ fn test_restart_store_20_times_leaks_nothing() {
     }
     cluster.shutdown();
 }
+
+// Not a Go test: a region measured just below the maximum and then pushed
+// past it by writes smaller than 1/8 of the split size must still split
+// (the size-diff threshold alone would never check it again).
+#[test]
+#[serial]
+fn test_split_check_catches_region_just_over_max() {
+    let mut cfg = Config::new_test_config();
+    cfg.region_max_size = 800;
+    cfg.region_split_size = 500;
+    let mut cluster = new_test_cluster(3, cfg);
+    cluster.start();
+
+    // 78 pairs of 4 + 6 bytes: 780 bytes, under the maximum.
+    for i in 0..78 {
+        cluster.must_put(format!("k{i:03}").as_bytes(), format!("v{i:05}").as_bytes());
+    }
+    // Several split-check ticks (100 ms) measure the region.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        cluster.get_region(b"").end_key.is_empty(),
+        "split below the maximum"
+    );
+
+    // 30 more bytes: 810 > 800, yet far below split_size / 8 = 62.
+    cluster.must_put(b"k900", b"v0000000000000000000000000");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while cluster.get_region(b"").end_key.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a region past the maximum was never split"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    cluster.shutdown();
+}

@@ -618,10 +618,18 @@ impl<'a> PeerMsgHandler<'a> {
         if !self.ctx.split_check_task_sender.is_empty() || !self.peer.is_leader() {
             return;
         }
-        if self.peer.approximate_size.is_some()
-            && self.peer.size_diff_hint < self.ctx.cfg.region_split_size / 8
-        {
-            return;
+        // Go skips the check while less than 1/8 of the split size was
+        // written since the last one. That alone can strand a region just
+        // past the maximum (measured just below it, then a few small writes
+        // too few to reach the 1/8): check too when the last measure plus
+        // what was written since may exceed the maximum.
+        if let Some(size) = self.peer.approximate_size {
+            let hint = self.peer.size_diff_hint;
+            if hint < self.ctx.cfg.region_split_size / 8
+                && size + hint <= self.ctx.cfg.region_max_size
+            {
+                return;
+            }
         }
         let task = SplitCheckTask {
             region: self.peer.region().clone(),

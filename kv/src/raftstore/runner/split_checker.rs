@@ -30,29 +30,27 @@ impl<R: RaftRouter + 'static> SplitCheckHandler<R> {
     /// Scans the region's default CF; reports its size if the scan reached
     /// the region's end, and returns a split key if the region is too big.
     ///
-    /// Unlike Go, a scan that runs off the end of the data also reports the
-    /// size: Go only reports on meeting the region's end key, so the last
-    /// region (no end key) never learns its size and is rescanned on every
-    /// split-check tick.
+    /// Unlike Go, every scan reports the size: Go only reports on meeting
+    /// the region's end key, so the last region (no end key) never learns
+    /// its size and is rescanned on every split-check tick.
     fn split_check(&mut self, region: &Region) -> Option<Vec<u8>> {
         let snap = DbSnapshot::new(self.engine.clone());
         self.checker.reset();
         let mut it = snap.iter_cf_in_range(CF_DEFAULT, &region.start_key, &region.end_key);
         it.seek(&region.start_key);
-        let mut too_big = false;
         while it.valid() {
             if self.checker.on_kv(it.key(), it.value().len()) {
-                too_big = true;
                 break;
             }
             it.next();
         }
-        if !too_big {
-            let size = self.checker.current_size;
-            let _ = self
-                .router
-                .send(region.id, PeerMsg::RegionApproximateSize(size));
-        }
+        // The whole region's size, or (if the scan stopped past the
+        // maximum) a lower bound above the maximum: either way the peer
+        // keeps checking until the region is split.
+        let size = self.checker.current_size;
+        let _ = self
+            .router
+            .send(region.id, PeerMsg::RegionApproximateSize(size));
         self.checker.split_key()
     }
 }
