@@ -8,6 +8,8 @@
 //! conf_ver bump but more than one peer changed, or a version that skips,
 //! panics — that is how the suites catch raftstore bugs.
 
+pub mod service;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -293,6 +295,18 @@ impl MockSchedulerClient {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every store registered so far.
+    pub fn all_stores(&self) -> Vec<Store> {
+        let mut stores: Vec<Store> = self
+            .lock()
+            .stores
+            .values()
+            .map(|s| s.store.clone())
+            .collect();
+        stores.sort_by_key(|s| s.id);
+        stores
     }
 
     /// Installs (replacing any) operator adding `peer` to the region.
