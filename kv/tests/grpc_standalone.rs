@@ -21,7 +21,7 @@ async fn raw_api_over_grpc() {
     let mut storage = StandaloneStorage::new(&conf);
     storage.start().unwrap();
     let storage: Arc<dyn Storage> = Arc::new(storage);
-    let service = TinyKvService::new(Arc::new(Server::new(storage)), None);
+    let service = TinyKvService::new(Arc::new(Server::new(storage)));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -297,6 +297,11 @@ impl MockSchedulerClient {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether an operator is pending for the region.
+    pub fn has_operator(&self, region_id: u64) -> bool {
+        self.lock().operators.contains_key(&region_id)
+    }
+
     /// Every store registered so far.
     pub fn all_stores(&self) -> Vec<Store> {
         let mut stores: Vec<Store> = self

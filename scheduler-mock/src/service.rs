@@ -20,14 +20,18 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 
 pub struct SchedulerService {
     mock: Arc<MockSchedulerClient>,
+    /// Replicas a region should have; missing ones are added on stores
+    /// without one (the only scheduling this mock does on its own).
+    max_replicas: usize,
     /// Last timestamp handed out (physical ms << 18 | logical).
     last_ts: Arc<AtomicI64>,
 }
 
 impl SchedulerService {
-    pub fn new(mock: Arc<MockSchedulerClient>) -> Self {
+    pub fn new(mock: Arc<MockSchedulerClient>, max_replicas: usize) -> Self {
         SchedulerService {
             mock,
+            max_replicas,
             last_ts: Arc::new(AtomicI64::new(0)),
         }
     }
@@ -73,6 +77,31 @@ impl SchedulerService {
                 ..Default::default()
             },
         }
+    }
+}
+
+/// A replica checker: if `region` has fewer than `replicas` peers and no
+/// operator is pending, adds one on the lowest-numbered store without a
+/// peer of it. Like TinyKV's scheduler, one peer at a time.
+fn replicate(mock: &MockSchedulerClient, region: &proto::metapb::Region, replicas: usize) {
+    if region.id == 0 || region.peers.len() >= replicas || mock.has_operator(region.id) {
+        return;
+    }
+    let Some(store) = mock
+        .all_stores()
+        .into_iter()
+        .find(|s| !region.peers.iter().any(|p| p.store_id == s.id))
+    else {
+        return;
+    };
+    if let Ok(id) = mock.alloc_id() {
+        mock.add_peer(
+            region.id,
+            proto::metapb::Peer {
+                id,
+                store_id: store.id,
+            },
+        );
     }
 }
 
@@ -236,6 +265,7 @@ impl Scheduler for SchedulerService {
         let mut incoming = req.into_inner();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<RegionHeartbeatResponse>();
         let mock = self.mock.clone();
+        let max_replicas = self.max_replicas;
         tokio::spawn(async move {
             let mut registered = None;
             while let Some(Ok(hb)) = incoming.next().await {
@@ -251,9 +281,15 @@ impl Scheduler for SchedulerService {
                     registered = Some(store_id);
                 }
                 let mock = mock.clone();
+                let replicas = max_replicas;
                 // The mock panics on a heartbeat that breaks its rules (as
                 // Go's does); that ends this task, not the server.
-                let _ = tokio::task::spawn_blocking(move || mock.region_heartbeat(hb)).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    let region = hb.region.clone().unwrap_or_default();
+                    let _ = mock.region_heartbeat(hb);
+                    replicate(&mock, &region, replicas);
+                })
+                .await;
             }
         });
         let out = tokio_stream::wrappers::UnboundedReceiverStream::new(rx).map(Ok);
@@ -345,7 +381,7 @@ impl Scheduler for SchedulerService {
             header: self.header(),
             cluster: Some(proto::metapb::Cluster {
                 id: self.mock.get_cluster_id(),
-                max_peer_count: 3,
+                max_peer_count: self.max_replicas as u32,
             }),
         }))
     }

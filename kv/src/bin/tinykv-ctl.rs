@@ -18,9 +18,13 @@ use proto::tinykvpb::tiny_kv_client::TinyKvClient;
     about = "Raw key-value commands against a tinykv-server"
 )]
 struct Args {
-    /// The server's address.
+    /// The server's address (a standalone server).
     #[arg(long, default_value = "127.0.0.1:20160")]
     addr: String,
+    /// A replicated cluster's scheduler: commands then go to the leader of
+    /// the key's region, found through it (and `--addr` is not used).
+    #[arg(long)]
+    scheduler: Option<String>,
     /// Column family: default, lock or write.
     #[arg(long, default_value = "default")]
     cf: String,
@@ -69,6 +73,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(scheduler) = &args.scheduler {
+        return run_cluster(scheduler, &args.cf, args.cmd).await;
+    }
     let mut client = TinyKvClient::connect(format!("http://{}", args.addr))
         .await
         .with_context(|| format!("connect to {}", args.addr))?;
@@ -127,6 +134,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .into_inner();
             check(resp.region_error, &resp.error)?;
             for kv in resp.kvs {
+                println!(
+                    "{}\t{}",
+                    String::from_utf8_lossy(&kv.key),
+                    String::from_utf8_lossy(&kv.value)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_cluster(scheduler: &str, cf: &str, cmd: Cmd) -> anyhow::Result<()> {
+    let mut c = kv::server::client::ClusterClient::connect(scheduler)
+        .await
+        .with_context(|| format!("connect to the scheduler at {scheduler}"))?;
+    match cmd {
+        Cmd::Get { key } => match c.get(cf, key.as_bytes()).await? {
+            Some(v) => println!("{}", String::from_utf8_lossy(&v)),
+            None => println!("(not found)"),
+        },
+        Cmd::Put { key, value } => {
+            c.put(cf, key.as_bytes(), value.as_bytes()).await?;
+            println!("OK");
+        }
+        Cmd::Delete { key } => {
+            c.delete(cf, key.as_bytes()).await?;
+            println!("OK");
+        }
+        Cmd::Scan { start, limit } => {
+            for kv in c.scan(cf, start.as_bytes(), limit).await? {
                 println!(
                     "{}\t{}",
                     String::from_utf8_lossy(&kv.key),

@@ -1,18 +1,23 @@
 //! tinykv-server: a TinyKV storage node served over gRPC.
 //!
-//! `--raft=false` runs project 1's standalone storage. Raft mode (a
-//! replicated store joining a cluster through a scheduler) needs the gRPC
-//! scheduler client and the store-to-store transport, which are not
-//! implemented yet; the server says so and exits.
+//! By default the node is a replicated store: it connects to the scheduler
+//! (`--scheduler`), bootstraps its store (and the cluster, if it is the
+//! first), and talks to other stores over gRPC. `--raft=false` runs
+//! project 1's standalone storage instead.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
 use kv::config::Config;
+use kv::raftstore::message::RaftRouter;
+use kv::raftstore::scheduler_client::SchedulerClient;
+use kv::server::raft_server::RaftServer;
+use kv::server::scheduler_client::GrpcSchedulerClient;
 use kv::server::service::TinyKvService;
 use kv::server::Server;
+use kv::storage::raft_storage::RaftStorage;
 use kv::storage::standalone_storage::StandaloneStorage;
 use kv::storage::Storage;
 use proto::tinykvpb::tiny_kv_server::TinyKvServer;
@@ -35,6 +40,11 @@ struct Args {
     /// Replicate through raft (true) or run project 1's standalone storage.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     raft: bool,
+    /// Use TinyKV's test timings (50 ms ticks, elections in 0.5-1 s, 100 ms
+    /// heartbeats to the scheduler) instead of the production ones (1 s
+    /// ticks): for local clusters and end-to-end tests.
+    #[arg(long)]
+    test_timing: bool,
 }
 
 fn init_logging(level: &str) {
@@ -54,6 +64,16 @@ fn init_logging(level: &str) {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut conf = Config::new_default_config();
+    if args.test_timing {
+        let t = Config::new_test_config();
+        conf.raft_base_tick_interval = t.raft_base_tick_interval;
+        conf.raft_heartbeat_ticks = t.raft_heartbeat_ticks;
+        conf.raft_election_timeout_ticks = t.raft_election_timeout_ticks;
+        conf.raft_log_gc_tick_interval = t.raft_log_gc_tick_interval;
+        conf.split_region_check_tick_interval = t.split_region_check_tick_interval;
+        conf.scheduler_heartbeat_tick_interval = t.scheduler_heartbeat_tick_interval;
+        conf.scheduler_store_heartbeat_tick_interval = t.scheduler_store_heartbeat_tick_interval;
+    }
     conf.store_addr = args.addr.clone();
     conf.scheduler_addr = args.scheduler.clone();
     conf.db_path = args.path.clone();
@@ -68,23 +88,40 @@ fn main() -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("bad --addr {}", args.addr))?;
 
-    if args.raft {
-        bail!(
-            "raft mode needs the gRPC scheduler client and store transport, which are not \
-             implemented yet; run with --raft=false for the standalone storage"
-        );
-    }
-    let mut storage = StandaloneStorage::new(&conf);
-    storage.start().context("start standalone storage")?;
-    let storage: Arc<dyn Storage> = Arc::new(storage);
-    let service = TinyKvService::new(Arc::new(Server::new(storage)), None);
-
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("start the tokio runtime")?;
-    rt.block_on(async move {
-        eprintln!("tinykv-server (standalone) listening on {addr}");
+
+    // Raft mode: join the cluster through the scheduler and serve the
+    // raftstore; standalone: project 1's local storage.
+    let mut raft_server = None;
+    let service = if args.raft {
+        let scheduler: Arc<dyn SchedulerClient> = Arc::new(
+            GrpcSchedulerClient::connect(&conf.scheduler_addr)
+                .context("connect to the scheduler")?,
+        );
+        let server = RaftServer::start(conf.clone(), scheduler, rt.handle().clone())
+            .context("start the raftstore")?;
+        eprintln!("store {} started", server.store_id());
+        let router: Arc<dyn RaftRouter> = Arc::new(server.router.clone());
+        let storage: Arc<dyn Storage> = Arc::new(RaftStorage::new(router.clone()));
+        let service = TinyKvService::with_raftstore(
+            Arc::new(Server::new(storage)),
+            router,
+            server.snap_mgr.clone(),
+        );
+        raft_server = Some(server);
+        service
+    } else {
+        let mut storage = StandaloneStorage::new(&conf);
+        storage.start().context("start standalone storage")?;
+        let storage: Arc<dyn Storage> = Arc::new(storage);
+        TinyKvService::new(Arc::new(Server::new(storage)))
+    };
+    let mode = if args.raft { "raft" } else { "standalone" };
+    let served = rt.block_on(async move {
+        eprintln!("tinykv-server ({mode}) listening on {addr}");
         tonic::transport::Server::builder()
             .add_service(TinyKvServer::new(service))
             .serve_with_shutdown(addr, async {
@@ -92,5 +129,9 @@ fn main() -> anyhow::Result<()> {
             })
             .await
             .context("serve")
-    })
+    });
+    if let Some(mut server) = raft_server {
+        server.stop();
+    }
+    served
 }

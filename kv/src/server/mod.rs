@@ -1,8 +1,12 @@
 //! The TinyKV service (TinyKV's kv/server): the raw key-value API of
 //! project 1 over any [`Storage`].
 
+pub mod client;
+pub mod raft_server;
 pub mod raw_api;
+pub mod scheduler_client;
 pub mod service;
+pub mod transport;
 
 #[cfg(test)]
 mod server_test;

@@ -13,7 +13,10 @@ use proto::tinykvpb::tiny_kv_server::TinyKv;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::Server;
+use std::io::Write;
+
 use crate::raftstore::message::RaftRouter;
+use crate::raftstore::snap::{SnapEntry, SnapKey, SnapManager};
 
 /// The gRPC face of a server.
 #[derive(Clone)]
@@ -22,13 +25,30 @@ pub struct TinyKvService {
     /// Where raft messages from other stores go; `None` for a standalone
     /// server.
     raft_router: Option<Arc<dyn RaftRouter>>,
+    /// Where received snapshot files go (with a raftstore).
+    snap_mgr: Option<SnapManager>,
 }
 
 impl TinyKvService {
-    pub fn new(server: Arc<Server>, raft_router: Option<Arc<dyn RaftRouter>>) -> Self {
+    pub fn new(server: Arc<Server>) -> Self {
         TinyKvService {
             server,
-            raft_router,
+            raft_router: None,
+            snap_mgr: None,
+        }
+    }
+
+    /// A service that also takes raft messages and snapshots from other
+    /// stores.
+    pub fn with_raftstore(
+        server: Arc<Server>,
+        raft_router: Arc<dyn RaftRouter>,
+        snap_mgr: SnapManager,
+    ) -> Self {
+        TinyKvService {
+            server,
+            raft_router: Some(raft_router),
+            snap_mgr: Some(snap_mgr),
         }
     }
 
@@ -153,13 +173,80 @@ impl TinyKv for TinyKvService {
         }
     }
 
+    /// A snapshot from another store: the first chunk carries the raft
+    /// message, the rest the files. Only a stream received whole and
+    /// verified (`save`) delivers the message; a cut stream leaves nothing.
     async fn snapshot(
         &self,
-        _: Request<Streaming<SnapshotChunk>>,
+        req: Request<Streaming<SnapshotChunk>>,
     ) -> Result<Response<Done>, Status> {
-        Err(Status::unimplemented(
-            "snapshot streaming between server processes is not implemented yet",
-        ))
+        let (Some(router), Some(mgr)) = (self.raft_router.clone(), self.snap_mgr.clone()) else {
+            return Err(Status::unimplemented("this server runs without raft"));
+        };
+        let mut stream = req.into_inner();
+        let msg = stream
+            .message()
+            .await?
+            .and_then(|c| c.message)
+            .ok_or_else(|| Status::invalid_argument("first snapshot chunk carries no message"))?;
+        let snapshot = msg
+            .message
+            .as_ref()
+            .and_then(|m| m.snapshot.clone())
+            .ok_or_else(|| Status::invalid_argument("snapshot message without a snapshot"))?;
+        let key = SnapKey::from_snap(&snapshot)
+            .map_err(|e| Status::invalid_argument(format!("bad snapshot data: {e}")))?;
+
+        enum Piece {
+            Data(Vec<u8>),
+            Abort,
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(4);
+        let writer_mgr = mgr.clone();
+        let writer = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            writer_mgr.register(key, SnapEntry::Receiving);
+            let result = (|| {
+                let mut snap = writer_mgr
+                    .get_snapshot_for_receiving(&key, &snapshot.data)
+                    .map_err(|e| e.to_string())?;
+                while let Some(piece) = rx.blocking_recv() {
+                    match piece {
+                        Piece::Data(d) => snap.write_all(&d).map_err(|e| e.to_string())?,
+                        Piece::Abort => return Err("snapshot stream broken".to_string()),
+                    }
+                }
+                snap.save().map_err(|e| e.to_string())
+            })();
+            writer_mgr.deregister(&key, SnapEntry::Receiving);
+            result
+        });
+        loop {
+            match stream.message().await {
+                Ok(Some(chunk)) => {
+                    if tx.send(Piece::Data(chunk.data)).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(status) => {
+                    let _ = tx.send(Piece::Abort).await;
+                    drop(tx);
+                    let _ = writer.await;
+                    return Err(status);
+                }
+            }
+        }
+        drop(tx);
+        match writer.await {
+            Ok(Ok(())) => {
+                router
+                    .send_raft_message(msg)
+                    .map_err(|e| Status::unavailable(e.to_string()))?;
+                Ok(Response::new(Done {}))
+            }
+            Ok(Err(e)) => Err(Status::data_loss(format!("snapshot {key}: {e}"))),
+            Err(e) => Err(Status::internal(e.to_string())),
+        }
     }
 
     async fn coprocessor(

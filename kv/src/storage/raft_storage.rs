@@ -154,3 +154,37 @@ impl StorageReader for RegionReader {
             .iter_cf_in_range(cf, &self.region.start_key, &self.region.end_key)
     }
 }
+
+/// The storage of a replicated server: every write and read is a raft
+/// command to the region named by the request's context.
+pub struct RaftStorage {
+    router: std::sync::Arc<dyn RaftRouter>,
+}
+
+impl RaftStorage {
+    pub fn new(router: std::sync::Arc<dyn RaftRouter>) -> Self {
+        RaftStorage { router }
+    }
+}
+
+impl crate::storage::Storage for RaftStorage {
+    /// The raftstore's life is the server's ([`RaftServer`]), not this
+    /// handle's.
+    ///
+    /// [`RaftServer`]: crate::server::raft_server::RaftServer
+    fn start(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
+
+    fn stop(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
+
+    fn write(&self, ctx: &Context, batch: Vec<Modify>) -> crate::Result<()> {
+        write(self.router.as_ref(), ctx, batch)
+    }
+
+    fn reader(&self, ctx: &Context) -> crate::Result<Box<dyn StorageReader>> {
+        Ok(Box::new(reader(self.router.as_ref(), ctx)?))
+    }
+}

@@ -19,6 +19,9 @@ struct Args {
     /// The cluster id handed to stores.
     #[arg(long, default_value_t = 1)]
     cluster_id: u64,
+    /// Replicas per region: missing ones are added on stores without one.
+    #[arg(long, default_value_t = 3)]
+    replicas: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,7 +38,10 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         eprintln!("mock-scheduler listening on {addr}");
         tonic::transport::Server::builder()
-            .add_service(SchedulerServer::new(SchedulerService::new(mock)))
+            .add_service(SchedulerServer::new(SchedulerService::new(
+                mock,
+                args.replicas,
+            )))
             .serve_with_shutdown(addr, async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -1,0 +1,254 @@
+//! A client of a replicated cluster: finds a key's region and leader
+//! through the scheduler, sends the raw command to that store with the
+//! region's context, and follows NotLeader hints and region changes until
+//! the command is answered (or a deadline passes). Used by tinykv-ctl and
+//! the end-to-end tests.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use proto::errorpb;
+use proto::kvrpcpb::{
+    Context, KvPair, RawDeleteRequest, RawGetRequest, RawPutRequest, RawScanRequest,
+};
+use proto::metapb::{Peer, Region};
+use proto::schedulerpb::scheduler_client::SchedulerClient as PbScheduler;
+use proto::schedulerpb::{GetRegionRequest, GetStoreRequest, RequestHeader};
+use proto::tinykvpb::tiny_kv_client::TinyKvClient;
+use tonic::transport::Channel;
+
+pub struct ClusterClient {
+    scheduler: PbScheduler<Channel>,
+    cluster_id: u64,
+    stores: HashMap<u64, TinyKvClient<Channel>>,
+    leaders: HashMap<u64, Peer>,
+    /// How long one command keeps retrying.
+    pub deadline: Duration,
+    /// Errors seen and retried, for the curious.
+    pub retries: u64,
+}
+
+async fn channel(addr: &str) -> anyhow::Result<Channel> {
+    Ok(Channel::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await?)
+}
+
+enum Attempt<T> {
+    Done(T),
+    Retry(Option<Peer>),
+}
+
+fn judge<T>(
+    region_error: Option<errorpb::Error>,
+    error: String,
+    ok: T,
+) -> anyhow::Result<Attempt<T>> {
+    if let Some(e) = region_error {
+        let hint = e.not_leader.and_then(|n| n.leader);
+        return Ok(Attempt::Retry(hint));
+    }
+    if !error.is_empty() {
+        anyhow::bail!("{error}");
+    }
+    Ok(Attempt::Done(ok))
+}
+
+impl ClusterClient {
+    pub async fn connect(scheduler_addr: &str) -> anyhow::Result<Self> {
+        let mut scheduler = PbScheduler::new(channel(scheduler_addr).await?);
+        let members = scheduler
+            .get_members(proto::schedulerpb::GetMembersRequest::default())
+            .await?
+            .into_inner();
+        Ok(ClusterClient {
+            scheduler,
+            cluster_id: members.header.map_or(0, |h| h.cluster_id),
+            stores: HashMap::new(),
+            leaders: HashMap::new(),
+            deadline: Duration::from_secs(30),
+            retries: 0,
+        })
+    }
+
+    fn header(&self) -> Option<RequestHeader> {
+        Some(RequestHeader {
+            cluster_id: self.cluster_id,
+        })
+    }
+
+    async fn region(&mut self, key: &[u8]) -> anyhow::Result<(Region, Option<Peer>)> {
+        let resp = self
+            .scheduler
+            .get_region(GetRegionRequest {
+                header: self.header(),
+                region_key: key.to_vec(),
+            })
+            .await?
+            .into_inner();
+        let region = resp
+            .region
+            .ok_or_else(|| anyhow::anyhow!("the scheduler knows no region for the key"))?;
+        Ok((region, resp.leader))
+    }
+
+    async fn store(&mut self, store_id: u64) -> anyhow::Result<TinyKvClient<Channel>> {
+        if let Some(c) = self.stores.get(&store_id) {
+            return Ok(c.clone());
+        }
+        let store = self
+            .scheduler
+            .get_store(GetStoreRequest {
+                header: self.header(),
+                store_id,
+            })
+            .await?
+            .into_inner()
+            .store
+            .ok_or_else(|| anyhow::anyhow!("unknown store {store_id}"))?;
+        let client = TinyKvClient::new(channel(&store.address).await?);
+        self.stores.insert(store_id, client.clone());
+        Ok(client)
+    }
+
+    /// Runs `op` against the leader of `key`'s region until it answers.
+    async fn run<T, F, Fut>(&mut self, key: &[u8], mut op: F) -> anyhow::Result<T>
+    where
+        F: FnMut(TinyKvClient<Channel>, Context) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<Attempt<T>>>,
+    {
+        let start = tokio::time::Instant::now();
+        let mut n = 0usize;
+        loop {
+            if start.elapsed() > self.deadline {
+                anyhow::bail!("no answer in {:?}", self.deadline);
+            }
+            let attempt = async {
+                let (region, leader) = self.region(key).await?;
+                n += 1;
+                let peer = self
+                    .leaders
+                    .get(&region.id)
+                    .copied()
+                    .or(leader)
+                    .or_else(|| region.peers.get(n % region.peers.len().max(1)).copied())
+                    .ok_or_else(|| anyhow::anyhow!("region {} has no peers", region.id))?;
+                let client = self.store(peer.store_id).await?;
+                let ctx = Context {
+                    region_id: region.id,
+                    region_epoch: region.region_epoch,
+                    peer: Some(peer),
+                    term: 0,
+                };
+                Ok::<_, anyhow::Error>((region.id, peer, op(client, ctx).await))
+            }
+            .await;
+            match attempt {
+                Ok((region_id, peer, Ok(Attempt::Done(v)))) => {
+                    self.leaders.insert(region_id, peer);
+                    return Ok(v);
+                }
+                Ok((region_id, peer, Ok(Attempt::Retry(hint)))) => {
+                    self.retries += 1;
+                    match hint {
+                        Some(h) => {
+                            self.leaders.insert(region_id, h);
+                        }
+                        None => {
+                            self.leaders.remove(&region_id);
+                            self.stores.remove(&peer.store_id);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+                Ok((region_id, peer, Err(_))) => {
+                    // A dead store, a broken connection: try another peer.
+                    self.retries += 1;
+                    self.leaders.remove(&region_id);
+                    self.stores.remove(&peer.store_id);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(_) => {
+                    self.retries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    pub async fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
+        let (cf, k, v) = (cf.to_string(), key.to_vec(), value.to_vec());
+        self.run(key, |mut c, ctx| {
+            let req = RawPutRequest {
+                context: Some(ctx),
+                key: k.clone(),
+                value: v.clone(),
+                cf: cf.clone(),
+            };
+            async move {
+                let r = c.raw_put(req).await?.into_inner();
+                judge(r.region_error, r.error, ())
+            }
+        })
+        .await
+    }
+
+    /// The value of `key`, `None` if not found.
+    pub async fn get(&mut self, cf: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let (cf, k) = (cf.to_string(), key.to_vec());
+        self.run(key, |mut c, ctx| {
+            let req = RawGetRequest {
+                context: Some(ctx),
+                key: k.clone(),
+                cf: cf.clone(),
+            };
+            async move {
+                let r = c.raw_get(req).await?.into_inner();
+                let v = (!r.not_found).then_some(r.value);
+                judge(r.region_error, r.error, v)
+            }
+        })
+        .await
+    }
+
+    pub async fn delete(&mut self, cf: &str, key: &[u8]) -> anyhow::Result<()> {
+        let (cf, k) = (cf.to_string(), key.to_vec());
+        self.run(key, |mut c, ctx| {
+            let req = RawDeleteRequest {
+                context: Some(ctx),
+                key: k.clone(),
+                cf: cf.clone(),
+            };
+            async move {
+                let r = c.raw_delete(req).await?.into_inner();
+                judge(r.region_error, r.error, ())
+            }
+        })
+        .await
+    }
+
+    /// Up to `limit` pairs from `start` on, within `start`'s region.
+    pub async fn scan(
+        &mut self,
+        cf: &str,
+        start: &[u8],
+        limit: u32,
+    ) -> anyhow::Result<Vec<KvPair>> {
+        let (cf, k) = (cf.to_string(), start.to_vec());
+        self.run(start, |mut c, ctx| {
+            let req = RawScanRequest {
+                context: Some(ctx),
+                start_key: k.clone(),
+                limit,
+                cf: cf.clone(),
+            };
+            async move {
+                let r = c.raw_scan(req).await?.into_inner();
+                judge(r.region_error, r.error, r.kvs)
+            }
+        })
+        .await
+    }
+}
