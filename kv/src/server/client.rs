@@ -22,6 +22,8 @@ pub struct ClusterClient {
     cluster_id: u64,
     stores: HashMap<u64, TinyKvClient<Channel>>,
     leaders: HashMap<u64, Peer>,
+    /// Regions seen, by start key; dropped when a store says otherwise.
+    regions: std::collections::BTreeMap<Vec<u8>, Region>,
     /// How long one command keeps retrying.
     pub deadline: Duration,
     /// Errors seen and retried, for the curious.
@@ -68,6 +70,7 @@ impl ClusterClient {
             cluster_id: members.header.map_or(0, |h| h.cluster_id),
             stores: HashMap::new(),
             leaders: HashMap::new(),
+            regions: std::collections::BTreeMap::new(),
             deadline: Duration::from_secs(30),
             retries: 0,
         })
@@ -79,7 +82,17 @@ impl ClusterClient {
         })
     }
 
+    /// The cached region holding `key`, if any.
+    fn cached_region(&self, key: &[u8]) -> Option<Region> {
+        let (_, r) = self.regions.range(..=key.to_vec()).next_back()?;
+        (r.end_key.is_empty() || key < r.end_key.as_slice()).then(|| r.clone())
+    }
+
     async fn region(&mut self, key: &[u8]) -> anyhow::Result<(Region, Option<Peer>)> {
+        if let Some(r) = self.cached_region(key) {
+            let leader = self.leaders.get(&r.id).copied();
+            return Ok((r, leader));
+        }
         let resp = self
             .scheduler
             .get_region(GetRegionRequest {
@@ -91,6 +104,8 @@ impl ClusterClient {
         let region = resp
             .region
             .ok_or_else(|| anyhow::anyhow!("the scheduler knows no region for the key"))?;
+        self.regions
+            .insert(region.start_key.clone(), region.clone());
         Ok((region, resp.leader))
     }
 
@@ -135,7 +150,11 @@ impl ClusterClient {
                     .or(leader)
                     .or_else(|| region.peers.get(n % region.peers.len().max(1)).copied())
                     .ok_or_else(|| anyhow::anyhow!("region {} has no peers", region.id))?;
-                let client = self.store(peer.store_id).await?;
+                let client = match self.store(peer.store_id).await {
+                    Ok(c) => c,
+                    // Unreachable store: handled like a failed request.
+                    Err(e) => return Ok((region.id, peer, Err(e))),
+                };
                 let ctx = Context {
                     region_id: region.id,
                     region_epoch: region.region_epoch,
@@ -157,17 +176,34 @@ impl ClusterClient {
                             self.leaders.insert(region_id, h);
                         }
                         None => {
-                            self.leaders.remove(&region_id);
+                            // Stale epoch, key moved, region gone: ask the
+                            // scheduler again.
+                            self.forget_region(region_id);
                             self.stores.remove(&peer.store_id);
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                     }
                 }
                 Ok((region_id, peer, Err(_))) => {
-                    // A dead store, a broken connection: try another peer.
+                    // A dead store, a broken connection: try the next peer
+                    // of the region (the scheduler may still name the dead
+                    // one as leader for a while).
                     self.retries += 1;
-                    self.leaders.remove(&region_id);
                     self.stores.remove(&peer.store_id);
+                    let next = self
+                        .regions
+                        .values()
+                        .find(|r| r.id == region_id)
+                        .and_then(|r| {
+                            let i = r.peers.iter().position(|p| *p == peer)?;
+                            r.peers.get((i + 1) % r.peers.len()).copied()
+                        });
+                    match next {
+                        Some(p) => {
+                            self.leaders.insert(region_id, p);
+                        }
+                        None => self.forget_region(region_id),
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(_) => {
@@ -176,6 +212,11 @@ impl ClusterClient {
                 }
             }
         }
+    }
+
+    fn forget_region(&mut self, region_id: u64) {
+        self.leaders.remove(&region_id);
+        self.regions.retain(|_, r| r.id != region_id);
     }
 
     pub async fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
