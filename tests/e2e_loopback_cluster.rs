@@ -65,6 +65,11 @@ impl Drop for Procs {
 fn server_cmd(scheduler: &str, port: u16, path: &Path) -> Command {
     let mut cmd = Command::new(bin("tinykv-server"));
     cmd.args(["--test-timing", "--scheduler", scheduler])
+        .args(["--region-max-size", &REGION_MAX_SIZE.to_string()])
+        .args([
+            "--region-split-size",
+            &(REGION_MAX_SIZE * 2 / 3).to_string(),
+        ])
         .args(["--addr", &format!("127.0.0.1:{port}")])
         .arg("--path")
         .arg(path)
@@ -72,12 +77,18 @@ fn server_cmd(scheduler: &str, port: u16, path: &Path) -> Command {
     cmd
 }
 
+/// Small regions, so that the data below splits them.
+const REGION_MAX_SIZE: u64 = 64 * 1024;
+
 fn key(i: usize) -> Vec<u8> {
     format!("key-{i:06}").into_bytes()
 }
 
+/// About 120 bytes, so that 1,000 keys make about 2 regions' worth.
 fn value(i: usize, round: usize) -> Vec<u8> {
-    format!("value-{i}-{round}").into_bytes()
+    let mut v = format!("value-{i}-{round}-").into_bytes();
+    v.resize(120, b'.');
+    v
 }
 
 async fn check_all(c: &mut ClusterClient, n: usize, round_of: impl Fn(usize) -> usize) {
@@ -134,6 +145,15 @@ fn e2e_loopback_cluster() {
             latencies[N * 99 / 100]
         );
         check_all(&mut c, N, |_| 0).await;
+        // ~130 KB with 64 KiB regions: the region has split (split check,
+        // AskSplit over gRPC, the split applied, heartbeats), and reads
+        // across the new regions still find every key.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while c.region_count().await.expect("scan regions") < 2 {
+            assert!(Instant::now() < deadline, "the first region never split");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        check_all(&mut c, N, |_| 0).await;
 
         // Lose a store: the others keep serving.
         procs.kill("s0");
@@ -157,7 +177,11 @@ fn e2e_loopback_cluster() {
                 .expect("put after restart");
         }
         check_all(&mut c, N, |i| if i < N / 2 { 1 } else { 2 }).await;
-        eprintln!("e2e: {} retries along the way", c.retries);
+        eprintln!(
+            "e2e: {} regions at the end, {} retries along the way",
+            c.region_count().await.unwrap_or(0),
+            c.retries
+        );
     });
     drop(procs);
 }

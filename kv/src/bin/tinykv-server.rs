@@ -45,6 +45,12 @@ struct Args {
     /// ticks): for local clusters and end-to-end tests.
     #[arg(long)]
     test_timing: bool,
+    /// Split a region once it exceeds this many bytes (default 144 MiB).
+    #[arg(long)]
+    region_max_size: Option<u64>,
+    /// Size of the left part when a region splits (default 96 MiB).
+    #[arg(long)]
+    region_split_size: Option<u64>,
 }
 
 fn init_logging(level: &str) {
@@ -77,6 +83,12 @@ fn main() -> anyhow::Result<()> {
     conf.store_addr = args.addr.clone();
     conf.scheduler_addr = args.scheduler.clone();
     conf.db_path = args.path.clone();
+    if let Some(max) = args.region_max_size {
+        conf.region_max_size = max;
+    }
+    if let Some(split) = args.region_split_size {
+        conf.region_split_size = split;
+    }
     if let Some(level) = &args.loglevel {
         conf.log_level = level.clone();
     }

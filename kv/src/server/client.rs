@@ -214,6 +214,21 @@ impl ClusterClient {
         }
     }
 
+    /// How many regions the scheduler knows.
+    pub async fn region_count(&mut self) -> anyhow::Result<usize> {
+        let resp = self
+            .scheduler
+            .scan_regions(proto::schedulerpb::ScanRegionsRequest {
+                header: self.header(),
+                start_key: Vec::new(),
+                limit: 0,
+                end_key: Vec::new(),
+            })
+            .await?
+            .into_inner();
+        Ok(resp.regions.len())
+    }
+
     fn forget_region(&mut self, region_id: u64) {
         self.leaders.remove(&region_id);
         self.regions.retain(|_, r| r.id != region_id);
