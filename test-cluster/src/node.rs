@@ -13,7 +13,6 @@ use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::raftstore::snap::{SnapEntry, SnapKey, SnapManager};
 use kv::raftstore::store::{create_raftstore, Transport};
 use kv::util::engine_util::{DbSnapshot, Engines};
-use proto::eraftpb::MessageType;
 use proto::raft_cmdpb::{RaftCmdRequest, RaftCmdResponse};
 use proto::raft_serverpb::RaftMessage;
 
@@ -93,12 +92,7 @@ impl Transport for MockTransport {
         }
         let from_store = msg.from_peer.map_or(0, |p| p.store_id);
         let to_store = msg.to_peer.map_or(0, |p| p.store_id);
-        let snapshot = msg
-            .message
-            .as_ref()
-            .filter(|m| m.msg_type() == MessageType::MsgSnapshot)
-            .and_then(|m| m.snapshot.as_ref());
-        if let Some(snapshot) = snapshot {
+        if let Some(snapshot) = kv::raftstore::util::snapshot_of(&msg) {
             let key = SnapKey::from_snap(snapshot)?;
             let from_mgr = inner
                 .snap_mgrs

@@ -96,6 +96,15 @@ pub fn raftstore_err_to_pb_error(e: &RaftstoreError) -> errorpb::Error {
 /// A message that may create a peer on a store that has none for the
 /// region: a vote, or a heartbeat from a leader that knows nothing of it
 /// yet (commit 0).
+/// The snapshot a raft message carries, if it is a MsgSnapshot: such a
+/// message must travel with the snapshot's files.
+pub fn snapshot_of(msg: &proto::raft_serverpb::RaftMessage) -> Option<&proto::eraftpb::Snapshot> {
+    msg.message
+        .as_ref()
+        .filter(|m| m.msg_type() == proto::eraftpb::MessageType::MsgSnapshot)
+        .and_then(|m| m.snapshot.as_ref())
+}
+
 pub fn is_initial_msg(msg: &Message) -> bool {
     let t = msg.msg_type();
     t == MessageType::MsgRequestVote

@@ -8,7 +8,6 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proto::eraftpb::MessageType;
 use proto::raft_serverpb::{RaftMessage, SnapshotChunk};
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
 use tokio::sync::mpsc;
@@ -144,12 +143,7 @@ impl ServerTransport {
 impl Transport for ServerTransport {
     fn send(&self, msg: RaftMessage) -> crate::Result<()> {
         let store_id = msg.to_peer.map_or(0, |p| p.store_id);
-        let snapshot = msg
-            .message
-            .as_ref()
-            .filter(|m| m.msg_type() == MessageType::MsgSnapshot)
-            .and_then(|m| m.snapshot.as_ref());
-        if let Some(snapshot) = snapshot {
+        if let Some(snapshot) = crate::raftstore::util::snapshot_of(&msg) {
             let key = SnapKey::from_snap(snapshot)?;
             self.send_snapshot(msg, key);
             return Ok(());
