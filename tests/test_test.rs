@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kv::config::Config;
 use kv::raftstore::meta;
@@ -207,6 +207,7 @@ fn generic_test(
             _confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
         }
         thread::sleep(Duration::from_secs(5));
+        let t_stop = Instant::now();
         done_clients.store(true, Ordering::SeqCst);
         done_partitioner.store(true, Ordering::SeqCst);
         done_confchanger.store(true, Ordering::SeqCst);
@@ -228,6 +229,7 @@ fn generic_test(
             scans.load(Ordering::SeqCst)
         );
 
+        let t_restart = Instant::now();
         if crash {
             for i in 1..=nservers as u64 {
                 cluster.stop_server(i);
@@ -238,6 +240,7 @@ fn generic_test(
             }
         }
 
+        let t_check = Instant::now();
         for (cli, count) in counts.iter().enumerate() {
             let j = count.load(Ordering::SeqCst) as usize;
             let start = client_key(cli, 0);
@@ -250,6 +253,7 @@ fn generic_test(
             }
         }
 
+        let t_log = Instant::now();
         if maxraftlog > 0 {
             thread::sleep(Duration::from_secs(1));
             let mut key = Vec::new();
@@ -281,6 +285,18 @@ fn generic_test(
             let r = cluster.get_region(b"");
             assert!(!r.end_key.is_empty(), "region is not split");
         }
+        // Where the iteration's time went after the clients' 5 s: stopping
+        // clients and chaos, the restart, the check-and-delete of every key
+        // written (one MustDelete at a time, as Go), and the log-trim check.
+        eprintln!(
+            "generic-test-phases name={} iteration={} stop={:.2}s restart={:.2}s check_delete={:.2}s log_check={:.2}s",
+            name,
+            iteration,
+            (t_restart - t_stop).as_secs_f64(),
+            (t_check - t_restart).as_secs_f64(),
+            (t_log - t_check).as_secs_f64(),
+            t_log.elapsed().as_secs_f64()
+        );
     }
     cluster.shutdown();
 }

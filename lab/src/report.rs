@@ -30,6 +30,8 @@ pub struct Summary {
     pub failed: u32,
     pub median: f64,
     pub max: f64,
+    /// The largest peak RSS of any run, in MiB; `None` if none was measured.
+    pub peak_rss_mib: Option<f64>,
     /// The failure line of the lowest-numbered failed run.
     pub first_failure: Option<String>,
 }
@@ -62,6 +64,11 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                 failed: runs.len() as u32 - passed,
                 median: median(&secs),
                 max: secs.last().copied().unwrap_or(0.0),
+                peak_rss_mib: runs
+                    .iter()
+                    .filter_map(|r| r.max_rss_kib)
+                    .max()
+                    .map(|kib| kib as f64 / 1024.0),
                 first_failure: runs
                     .iter()
                     .find(|r| !r.passed())
@@ -105,7 +112,15 @@ fn truncate(s: &str, width: usize) -> String {
 /// The table: one row per test; with `go` (the Go reference's summaries by
 /// name) two more columns, the Go pass rate and median, beside ours.
 pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
-    let mut header = vec!["TEST", "RUNS", "PASSED", "FAILED", "MEDIAN s", "MAX s"];
+    let mut header = vec![
+        "TEST",
+        "RUNS",
+        "PASSED",
+        "FAILED",
+        "MEDIAN s",
+        "MAX s",
+        "PEAK RSS MiB",
+    ];
     if go.is_some() {
         header.extend(["GO PASSED", "GO MEDIAN s"]);
     }
@@ -125,6 +140,9 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
             row.failed.to_string(),
             format!("{:.2}", row.median),
             format!("{:.2}", row.max),
+            row.peak_rss_mib
+                .map(|m| format!("{m:.1}"))
+                .unwrap_or_else(|| "-".to_string()),
         ];
         if go.is_some() {
             match go_by_name.get(row.name.as_str()) {
@@ -319,6 +337,7 @@ mod tests {
             seconds,
             failure: failure.map(str::to_string),
             log: None,
+            max_rss_kib: Some(1024 * run as u64),
         }
     }
 
@@ -355,6 +374,7 @@ mod tests {
         assert_eq!(s[1].median, 12.0);
         assert_eq!(s[1].max, 600.0);
         assert_eq!(s[1].first_failure.as_deref(), Some("timed out after 600s"));
+        assert_eq!(s[1].peak_rss_mib, Some(3.0));
     }
 
     #[test]
@@ -368,9 +388,9 @@ mod tests {
     fn table_layout() {
         let table = format_table(&summarize(&sample()), None);
         let expected = "\
-TEST                   RUNS  PASSED  FAILED  MEDIAN s   MAX s  FIRST FAILURE
-TestLeaderElection2AA     2       2       0      0.03    0.04
-TestOneSplit3B            3       1       2     12.00  600.00  timed out after 600s
+TEST                   RUNS  PASSED  FAILED  MEDIAN s   MAX s  PEAK RSS MiB  FIRST FAILURE
+TestLeaderElection2AA     2       2       0      0.03    0.04           2.0
+TestOneSplit3B            3       1       2     12.00  600.00           3.0  timed out after 600s
 ";
         assert_eq!(table, expected);
     }

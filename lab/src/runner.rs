@@ -48,6 +48,11 @@ pub struct RunRecord {
     /// The kept log of a failed run; `null` when it passed (its log is
     /// deleted, since nobody reads the logs of passing runs).
     pub log: Option<PathBuf>,
+    /// Peak resident set size of the run's process (and the children it
+    /// waited for), in KiB, as `/usr/bin/time -v` reports it; `null` when
+    /// the run could not be started.
+    #[serde(default)]
+    pub max_rss_kib: Option<u64>,
 }
 
 impl RunRecord {
@@ -213,7 +218,11 @@ pub fn log_path(dir: &Path, name: &str, run: u32) -> PathBuf {
 /// start is a failed run with the reason as its failure line.
 pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
     let log = log_path(&opts.log_dir, &spec.name, run);
-    let (status, seconds, failure) = match execute(spec, &log, opts.timeout) {
+    let (ended, max_rss_kib) = match execute(spec, &log, opts.timeout) {
+        Ok((ended, rss)) => (Ok(ended), rss),
+        Err(e) => (Err(e), None),
+    };
+    let (status, seconds, failure) = match ended {
         Ok(Ended::Exited(exit, elapsed)) => {
             let verdict = judge(spec, &log, exit).unwrap_or_else(|e| Verdict {
                 passed: false,
@@ -254,6 +263,7 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
         seconds: seconds.as_secs_f64(),
         failure,
         log,
+        max_rss_kib,
     }
 }
 
@@ -278,8 +288,9 @@ enum Ended {
 }
 
 /// Spawns the run in its own process group with stdout and stderr both in
-/// `log`, and waits for it until `timeout`.
-fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<Ended> {
+/// `log`, and waits for it until `timeout`. Also returns the run's peak RSS
+/// in KiB.
+fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, Option<u64>)> {
     use std::os::unix::process::CommandExt;
 
     let out = File::create(log)?;
@@ -322,12 +333,38 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<Ended> {
     // killing the group now reaches exactly this run's processes — the hung
     // test on timeout, or anything a finished test left running.
     kill_group(pid);
-    let status = child.wait()?;
-    Ok(match stopped {
+    // Reaped here rather than by `child.wait()`, for the resource usage
+    // that comes with it; std's `Child` does not reap on drop.
+    let (status, max_rss_kib) = reap(pid)?;
+    drop(child);
+    let ended = match stopped {
         None => Ended::Exited(Exit::from_status(status), elapsed),
         Some(Stop::TimedOut) => Ended::TimedOut(elapsed),
         Some(Stop::Interrupted) => Ended::Interrupted(elapsed),
-    })
+    };
+    Ok((ended, Some(max_rss_kib)))
+}
+
+/// Waits for `pid` to exit and reaps it, returning its exit status and its
+/// peak RSS in KiB (Linux reports `ru_maxrss` in KiB).
+fn reap(pid: libc::pid_t) -> io::Result<(std::process::ExitStatus, u64)> {
+    use std::os::unix::process::ExitStatusExt;
+
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain data; wait4 fills it in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to locals we own.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+            return Ok((std::process::ExitStatus::from_raw(status), rss));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
 }
 
 /// Whether `pid` has exited, without reaping it (`WNOWAIT`), so that its
@@ -386,10 +423,12 @@ mod tests {
             seconds: 2.5,
             failure: Some("timed out after 2s".into()),
             log: None,
+            max_rss_kib: Some(2048),
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["status"], "timed_out");
         assert_eq!(v["log"], serde_json::Value::Null);
         assert_eq!(v["run"], 2);
+        assert_eq!(v["max_rss_kib"], 2048);
     }
 }
