@@ -12,6 +12,7 @@
 //! | [`raft_state_key`] | `01 02 <region> 02` | raft | `RaftLocalState` |
 //! | [`apply_state_key`] | `01 02 <region> 03` | kv | `RaftApplyState` |
 //! | [`region_state_key`] | `01 03 <region> 01` | kv | `RegionLocalState` |
+//! | [`snapshot_apply_key`] | `01 03 <region> 02` | kv | `eraftpb::SnapshotMetadata` (ours, not TinyKV's) |
 //! | [`PREPARE_BOOTSTRAP_KEY`] | `01 01` | kv | `RegionLocalState` |
 //! | [`STORE_IDENT_KEY`] | `01 02` | kv | `StoreIdent` |
 
@@ -41,8 +42,11 @@ pub const RAFT_LOG_SUFFIX: u8 = 0x01;
 pub const RAFT_STATE_SUFFIX: u8 = 0x02;
 pub const APPLY_STATE_SUFFIX: u8 = 0x03;
 
-/// Suffix after a region-meta prefix.
+/// Suffixes after a region-meta prefix.
 pub const REGION_STATE_SUFFIX: u8 = 0x01;
+/// Not in TinyKV (whose `PeerState` has no `Applying`): present while a
+/// received snapshot's states are written but its data is not laid down.
+pub const SNAPSHOT_APPLY_SUFFIX: u8 = 0x02;
 
 pub const MIN_KEY: &[u8] = &[];
 pub const MAX_KEY: &[u8] = &[0xFF];
@@ -138,6 +142,14 @@ pub fn region_meta_prefix_key(region_id: u64) -> Vec<u8> {
 pub fn region_state_key(region_id: u64) -> Vec<u8> {
     let mut key = region_prefix(REGION_META_PREFIX, region_id, REGION_RAFT_PREFIX_LEN);
     key.push(REGION_STATE_SUFFIX);
+    key
+}
+
+/// Marks a snapshot of the region whose data is still being applied; the
+/// value is the snapshot's metadata (which names its file).
+pub fn snapshot_apply_key(region_id: u64) -> Vec<u8> {
+    let mut key = region_prefix(REGION_META_PREFIX, region_id, REGION_RAFT_PREFIX_LEN);
+    key.push(SNAPSHOT_APPLY_SUFFIX);
     key
 }
 

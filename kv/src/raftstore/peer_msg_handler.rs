@@ -806,6 +806,7 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         let mut kv_wb = WriteBatch::default();
+        let truncated_before = self.peer.store().truncated_index();
         for entry in entries {
             if self.peer.stopped {
                 return;
@@ -822,6 +823,13 @@ impl<'a> PeerMsgHandler<'a> {
         let apply_state = self.peer.store().apply_state;
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
         self.ctx.engines.write_kv(&kv_wb).expect("write kv batch");
+        // Entries are deleted only after the truncated state that gives
+        // them up is written: a store stopping in between must not restart
+        // with an apply state that still needs them.
+        let truncated = self.peer.store().truncated_index();
+        if truncated > truncated_before {
+            self.schedule_compact_log(truncated);
+        }
     }
 
     /// Writes out what `kv_wb` holds so far, with the apply state as of the
@@ -966,11 +974,12 @@ impl<'a> PeerMsgHandler<'a> {
         let req = admin.compact_log.unwrap_or_default();
         let store = self.peer.mut_store();
         if req.compact_index > store.truncated_index() {
+            // The log itself is trimmed once this state is written (see
+            // `apply_committed_entries`).
             store.apply_state.truncated_state = Some(RaftTruncatedState {
                 index: req.compact_index,
                 term: req.compact_term,
             });
-            self.schedule_compact_log(req.compact_index);
         }
         let mut resp = new_cmd_resp();
         resp.admin_response = Some(AdminResponse {

@@ -205,7 +205,7 @@ impl PeerStorage {
         let data = RaftSnapshotData::decode(snap.data.as_slice())
             .map_err(|e| crate::Error::Other(format!("decode snapshot data: {}", e)))?;
         let new_region = data.region.unwrap_or_default();
-        let meta = snap.metadata.clone().unwrap_or_default();
+        let snap_meta = snap.metadata.clone().unwrap_or_default();
         if self.is_initialized() {
             clear_meta(
                 &self.engines,
@@ -217,18 +217,22 @@ impl PeerStorage {
             self.clear_extra_data(&new_region);
         }
         let mut hs = self.hard_state();
-        hs.commit = hs.commit.max(meta.index);
-        hs.term = hs.term.max(meta.term);
+        hs.commit = hs.commit.max(snap_meta.index);
+        hs.term = hs.term.max(snap_meta.term);
         self.raft_state.hard_state = Some(hs);
-        self.raft_state.last_index = meta.index;
-        self.raft_state.last_term = meta.term;
-        self.apply_state.applied_index = meta.index;
+        self.raft_state.last_index = snap_meta.index;
+        self.raft_state.last_term = snap_meta.term;
+        self.apply_state.applied_index = snap_meta.index;
         self.apply_state.truncated_state = Some(RaftTruncatedState {
-            index: meta.index,
-            term: meta.term,
+            index: snap_meta.index,
+            term: snap_meta.term,
         });
         kv_wb.set_meta(&meta::apply_state_key(new_region.id), &self.apply_state);
         meta::write_region_state(kv_wb, &new_region, PeerState::Normal);
+        // Marked until the region worker has laid the data down: a store
+        // that stops in between finishes the job when it starts again
+        // instead of serving a region whose states outrun its data.
+        kv_wb.set_meta(&meta::snapshot_apply_key(new_region.id), &snap_meta);
         let prev_region = std::mem::replace(&mut self.region, new_region.clone());
         *self.snap_state.borrow_mut() = SnapState::Applying;
         Ok(ApplySnapResult {
@@ -249,8 +253,13 @@ impl PeerStorage {
             start_key: self.region.start_key.clone(),
             end_key: self.region.end_key.clone(),
         };
-        if self.region_sched.send(task).is_ok() {
-            let _ = rx.recv();
+        let applied = self.region_sched.send(task).is_ok() && rx.recv().unwrap_or(false);
+        if applied {
+            let mut kv_wb = WriteBatch::default();
+            kv_wb.delete_meta(&meta::snapshot_apply_key(self.region.id));
+            self.engines.write_kv(&kv_wb).expect("write kv batch");
+        } else {
+            tracing::error!(tag = %self.tag, "snapshot data not applied; it is retried at restart");
         }
         *self.snap_state.borrow_mut() = SnapState::Relax;
     }
@@ -348,6 +357,7 @@ pub fn clear_meta(
 ) -> crate::Result<()> {
     kv_wb.delete_meta(&meta::region_state_key(region_id));
     kv_wb.delete_meta(&meta::apply_state_key(region_id));
+    kv_wb.delete_meta(&meta::snapshot_apply_key(region_id));
     let begin = meta::raft_log_key(region_id, 0);
     let end = meta::raft_log_key(region_id, last_index + 1);
     let mut first_index = last_index + 1;

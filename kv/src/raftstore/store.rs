@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use prost::Message as _;
+use proto::eraftpb::SnapshotMetadata;
 use proto::metapb::{Region, Store};
 use proto::raft_serverpb::{PeerState, RaftMessage, RegionLocalState};
 
@@ -26,7 +27,7 @@ use crate::raftstore::scheduler_client::SchedulerClient;
 use crate::raftstore::snap::snap_manager::SnapManager;
 use crate::raftstore::store_worker::StoreWorker;
 use crate::raftstore::ticker::TickDriver;
-use crate::util::engine_util::{CfIterator, Engines, WriteBatch, CF_RAFT};
+use crate::util::engine_util::{self, CfIterator, Engines, WriteBatch, CF_RAFT};
 use crate::util::worker::Worker;
 
 /// Sends raft messages to other stores. The test cluster plugs in a
@@ -330,6 +331,11 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
             it.next();
             continue;
         }
+        let pending_snapshot: Option<SnapshotMetadata> =
+            engine_util::get_meta(&ctx.engines.kv, &meta::snapshot_apply_key(region_id))?;
+        if let Some(snap_meta) = pending_snapshot {
+            finish_snapshot_apply(ctx, &mut kv_wb, &region, &snap_meta)?;
+        }
         let peer = Peer::create(
             store_id,
             &ctx.cfg,
@@ -347,6 +353,32 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
     ctx.engines.write_raft(&raft_wb)?;
     tracing::info!(store_id, total, tombstones, "loaded peers");
     Ok(peers)
+}
+
+/// Lays down the data of a snapshot whose states were persisted before the
+/// store stopped but whose data was not, then clears the mark in `kv_wb`.
+/// The snapshot's file is still in the snap manager: received files are
+/// deleted only once the log is compacted past them, which needs the region
+/// to be running.
+fn finish_snapshot_apply(
+    ctx: &GlobalContext,
+    kv_wb: &mut WriteBatch,
+    region: &Region,
+    snap_meta: &SnapshotMetadata,
+) -> crate::Result<()> {
+    tracing::info!(
+        region_id = region.id,
+        index = snap_meta.index,
+        "finishing an interrupted snapshot apply"
+    );
+    RegionTaskHandler::new(ctx.engines.clone(), ctx.snap_mgr.clone()).apply_snap(
+        region.id,
+        &region.start_key,
+        &region.end_key,
+        snap_meta,
+    )?;
+    kv_wb.delete_meta(&meta::snapshot_apply_key(region.id));
+    Ok(())
 }
 
 fn clear_stale_meta(

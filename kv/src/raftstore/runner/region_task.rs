@@ -33,7 +33,8 @@ impl RegionTaskHandler {
         }
     }
 
-    fn apply_snap(
+    /// Replaces the data of `[start, end)` with the snapshot's.
+    pub fn apply_snap(
         &self,
         region_id: u64,
         start: &[u8],
