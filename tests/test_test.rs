@@ -201,10 +201,15 @@ fn generic_test(
                 )
             }));
         }
-        if confchange && _confchanger.is_none() {
+        if confchange {
             thread::sleep(Duration::from_millis(100));
-            let (cluster, rand, done) = (cluster.clone(), rand.clone(), done_confchanger.clone());
-            _confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
+            // Go starts a conf changer every iteration but never clears its
+            // done flag, so only the first one does anything.
+            if _confchanger.is_none() {
+                let (cluster, rand, done) =
+                    (cluster.clone(), rand.clone(), done_confchanger.clone());
+                _confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
+            }
         }
         thread::sleep(Duration::from_secs(5));
         let t_stop = Instant::now();
