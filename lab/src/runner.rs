@@ -219,7 +219,7 @@ pub fn log_path(dir: &Path, name: &str, run: u32) -> PathBuf {
 pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
     let log = log_path(&opts.log_dir, &spec.name, run);
     let (ended, max_rss_kib) = match execute(spec, &log, opts.timeout) {
-        Ok((ended, rss)) => (Ok(ended), rss),
+        Ok((ended, rss)) => (Ok(ended), Some(rss)),
         Err(e) => (Err(e), None),
     };
     let (status, seconds, failure) = match ended {
@@ -290,7 +290,7 @@ enum Ended {
 /// Spawns the run in its own process group with stdout and stderr both in
 /// `log`, and waits for it until `timeout`. Also returns the run's peak RSS
 /// in KiB.
-fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, Option<u64>)> {
+fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, u64)> {
     use std::os::unix::process::CommandExt;
 
     let out = File::create(log)?;
@@ -342,7 +342,7 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, 
         Some(Stop::TimedOut) => Ended::TimedOut(elapsed),
         Some(Stop::Interrupted) => Ended::Interrupted(elapsed),
     };
-    Ok((ended, Some(max_rss_kib)))
+    Ok((ended, max_rss_kib))
 }
 
 /// Waits for `pid` to exit and reaps it, returning its exit status and its

@@ -27,7 +27,7 @@ use crate::raftstore::scheduler_client::SchedulerClient;
 use crate::raftstore::snap::snap_manager::SnapManager;
 use crate::raftstore::store_worker::StoreWorker;
 use crate::raftstore::ticker::TickDriver;
-use crate::util::engine_util::{self, CfIterator, Engines, WriteBatch, CF_RAFT};
+use crate::util::engine_util::{CfIterator, Engines, WriteBatch, CF_RAFT};
 use crate::util::worker::Worker;
 
 /// Sends raft messages to other stores. The test cluster plugs in a
@@ -317,6 +317,18 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
     let mut meta_guard = ctx.meta();
     while it.valid() && it.key() < meta::REGION_META_MAX_KEY {
         let (region_id, suffix) = meta::decode_region_meta_key(it.key())?;
+        if suffix == meta::SNAPSHOT_APPLY_SUFFIX {
+            // Sorts right after its region's state, so a live region is
+            // loaded by now (a tombstone's mark goes with its meta).
+            if let Some(region) = meta_guard.regions.get(&region_id).cloned() {
+                let snap_meta = SnapshotMetadata::decode(it.value()).map_err(|e| {
+                    crate::Error::Other(format!("decode snapshot apply mark: {}", e))
+                })?;
+                finish_snapshot_apply(ctx, &mut kv_wb, &region, &snap_meta)?;
+            }
+            it.next();
+            continue;
+        }
         if suffix != meta::REGION_STATE_SUFFIX {
             it.next();
             continue;
@@ -330,11 +342,6 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
             clear_stale_meta(ctx, &mut kv_wb, &mut raft_wb, &state)?;
             it.next();
             continue;
-        }
-        let pending_snapshot: Option<SnapshotMetadata> =
-            engine_util::get_meta(&ctx.engines.kv, &meta::snapshot_apply_key(region_id))?;
-        if let Some(snap_meta) = pending_snapshot {
-            finish_snapshot_apply(ctx, &mut kv_wb, &region, &snap_meta)?;
         }
         let peer = Peer::create(
             store_id,
