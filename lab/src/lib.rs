@@ -8,6 +8,7 @@
 //! JSON reports and the logs of every failed run. It is a library as well as
 //! the `tinykv-lab` binary so the runner's own tests can drive it directly.
 
+pub mod course;
 pub mod discover;
 pub mod goref;
 pub mod logscan;

@@ -139,6 +139,7 @@ impl<T: Storage> Raft<T> {
     /// Creates a node from `c`, restoring term, vote, commit index and
     /// membership from `storage`. It starts as a follower.
     pub fn new(c: &Config, storage: T) -> Result<Self> {
+        // student: begin 2AA: restore term, vote, commit and the members from the storage; start as a follower
         c.validate()?;
         let (hs, cs) = storage.initial_state()?;
         let peers = if c.peers.is_empty() {
@@ -185,6 +186,7 @@ impl<T: Storage> Raft<T> {
         }
         r.become_follower(r.term, NONE);
         Ok(r)
+        // student: end
     }
 
     pub fn soft_state(&self) -> SoftState {
@@ -238,6 +240,7 @@ impl<T: Storage> Raft<T> {
     /// compacted away. Returns false if nothing could be sent (unknown peer,
     /// or a snapshot still being generated).
     pub fn send_append(&mut self, to: u64) -> bool {
+        // student: begin 2AB: send `to` the entries from its next index (with the previous index, its term and the commit); if they are compacted, send a snapshot
         let Some(pr) = self.prs.get(&to).copied() else {
             return false;
         };
@@ -256,9 +259,11 @@ impl<T: Storage> Raft<T> {
         m.commit = self.raft_log.committed;
         self.send(m);
         true
+        // student: end
     }
 
     fn send_snapshot(&mut self, to: u64) -> bool {
+        // student: begin 2C: send `to` the storage's snapshot (or a newer pending one) and move its next past it; false while the snapshot is being generated
         // A snapshot still being built, or one that failed, is retried on a
         // later round (the next heartbeat response or append rejection).
         let snap = match self.raft_log.storage.snapshot() {
@@ -285,44 +290,54 @@ impl<T: Storage> Raft<T> {
             pr.next = index + 1;
         }
         true
+        // student: end
     }
 
     fn pending_snapshot_newer_than(&self, snap: &Snapshot) -> bool {
+        // student: begin 2C: true if the snapshot received but not yet handed out is newer than `snap`
         let index = |s: &Snapshot| s.metadata.as_ref().map_or(0, |m| m.index);
         self.raft_log
             .pending_snapshot
             .as_ref()
             .is_some_and(|p| index(p) > index(snap))
+        // student: end
     }
 
     /// Sends a heartbeat. It carries a commit index only as far as `to` is
     /// known to match, so it never makes a follower commit entries it may
     /// not share with the leader.
     pub fn send_heartbeat(&mut self, to: u64) {
+        // student: begin 2AA: send `to` a heartbeat whose commit never exceeds what `to` is known to hold
         let matched = self.prs.get(&to).map_or(0, |p| p.matched);
         let mut m = Self::message(to, MessageType::MsgHeartbeat);
         m.commit = matched.min(self.raft_log.committed);
         self.send(m);
+        // student: end
     }
 
     fn bcast_append(&mut self) {
+        // student: begin 2AB: send_append to every other member
         for id in self.nodes() {
             if id != self.id {
                 self.send_append(id);
             }
         }
+        // student: end
     }
 
     fn bcast_heartbeat(&mut self) {
+        // student: begin 2AA: send_heartbeat to every other member
         for id in self.nodes() {
             if id != self.id {
                 self.send_heartbeat(id);
             }
         }
+        // student: end
     }
 
     /// Advances logical time by one tick.
     pub fn tick(&mut self) {
+        // student: begin 2AA: advance the clocks: a leader beats every heartbeat timeout, others campaign after a randomized election timeout
         match self.state {
             StateType::Leader => {
                 self.heartbeat_elapsed += 1;
@@ -330,6 +345,7 @@ impl<T: Storage> Raft<T> {
                     self.heartbeat_elapsed = 0;
                     let _ = self.step(Self::message(self.id, MessageType::MsgBeat));
                 }
+                // student: begin 3A: give up a leadership transfer that has not completed within an election timeout
                 self.election_elapsed += 1;
                 if self.election_elapsed >= self.election_timeout {
                     self.election_elapsed = 0;
@@ -337,6 +353,8 @@ impl<T: Storage> Raft<T> {
                     // timeout is given up, so proposals flow again.
                     self.lead_transferee = NONE;
                 }
+                // student: stub
+                // student: end
             }
             StateType::Follower | StateType::Candidate => {
                 self.election_elapsed += 1;
@@ -346,9 +364,11 @@ impl<T: Storage> Raft<T> {
                 }
             }
         }
+        // student: end
     }
 
     fn reset(&mut self, term: u64) {
+        // student: begin 2AA: enter `term` (clearing the vote if it is new), forget the leader and votes, re-randomize the election timeout
         if self.term != term {
             self.term = term;
             self.vote = NONE;
@@ -360,15 +380,19 @@ impl<T: Storage> Raft<T> {
             self.election_timeout + (self.rng.next_u64() % self.election_timeout as u64) as usize;
         self.votes.clear();
         self.lead_transferee = NONE;
+        // student: end
     }
 
     pub fn become_follower(&mut self, term: u64, lead: u64) {
+        // student: begin 2AA: reset to `term` and follow `lead`
         self.reset(term);
         self.state = StateType::Follower;
         self.lead = lead;
+        // student: end
     }
 
     pub fn become_candidate(&mut self) {
+        // student: begin 2AA: start the next term voting for ourselves
         assert!(
             self.state != StateType::Leader,
             "invalid transition [leader -> candidate]"
@@ -377,12 +401,14 @@ impl<T: Storage> Raft<T> {
         self.state = StateType::Candidate;
         self.vote = self.id;
         self.votes.insert(self.id, true);
+        // student: end
     }
 
     /// Takes office: resets every follower's progress and appends an empty
     /// entry of the new term, which commits everything before it once it is
     /// replicated.
     pub fn become_leader(&mut self) {
+        // student: begin 2AA: take office: reset every progress and append an empty entry of the new term for the others to replicate
         assert!(
             self.state != StateType::Follower,
             "invalid transition [follower -> leader]"
@@ -398,6 +424,7 @@ impl<T: Storage> Raft<T> {
                 next: last + 1,
             };
         }
+        // student: begin 3A: a conf change appended but not yet applied is still pending
         // A conf change the previous leader appended but nobody applied yet
         // still counts as pending.
         self.pending_conf_index = self
@@ -407,14 +434,18 @@ impl<T: Storage> Raft<T> {
             .rev()
             .find(|e| e.entry_type == EntryType::EntryConfChange as i32)
             .map_or(0, |e| e.index);
+        // student: stub
+        // student: end
         self.append_entries(vec![Entry::default()]);
         self.bcast_append();
         self.maybe_commit();
+        // student: end
     }
 
     /// Stamps `ents` with the current term and the next indexes and appends
     /// them to the leader's own log.
     fn append_entries(&mut self, mut ents: Vec<Entry>) {
+        // student: begin 2AB: stamp `ents` with the current term and the next indexes, append them, and update our own progress
         let mut index = self.raft_log.last_index();
         for e in &mut ents {
             index += 1;
@@ -426,12 +457,14 @@ impl<T: Storage> Raft<T> {
             pr.matched = index;
             pr.next = index + 1;
         }
+        // student: end
     }
 
     /// Commits the highest index stored on a quorum, if it belongs to the
     /// current term (older entries commit only indirectly). Returns true if
     /// the commit index moved.
     fn maybe_commit(&mut self) -> bool {
+        // student: begin 2AB: commit the highest index a quorum holds, if its entry is of the current term; true if the commit moved
         if self.prs.is_empty() {
             return false;
         }
@@ -443,10 +476,12 @@ impl<T: Storage> Raft<T> {
             return true;
         }
         false
+        // student: end
     }
 
     /// The entry point for every message, local or remote.
     pub fn step(&mut self, m: Message) -> Result<()> {
+        // student: begin 2AA: handle any message: adopt a higher term, answer a stale one, then dispatch on the message type and our state
         let msg_type = m.msg_type();
         if m.term > self.term {
             let lead = match msg_type {
@@ -481,6 +516,7 @@ impl<T: Storage> Raft<T> {
                 self.handle_request_vote(m);
                 return Ok(());
             }
+            // student: begin 3A: MsgTimeoutNow: a member that is not the leader campaigns at once
             MessageType::MsgTimeoutNow => {
                 // Only a member may take over, and only from a leader's word.
                 if self.state != StateType::Leader && self.prs.contains_key(&self.id) {
@@ -488,6 +524,8 @@ impl<T: Storage> Raft<T> {
                 }
                 return Ok(());
             }
+            // student: stub
+            // student: end
             _ => {}
         }
 
@@ -496,9 +534,11 @@ impl<T: Storage> Raft<T> {
             StateType::Candidate => self.step_candidate(m),
             StateType::Leader => self.step_leader(m),
         }
+        // student: end
     }
 
     fn campaign(&mut self) {
+        // student: begin 2AA: become a candidate and ask every member for its vote (or win at once when alone)
         if self.state == StateType::Leader || !self.prs.contains_key(&self.id) {
             return;
         }
@@ -516,13 +556,17 @@ impl<T: Storage> Raft<T> {
                 self.send(m);
             }
         }
+        // student: end
     }
 
     fn votes_granted(&self) -> usize {
+        // student: begin 2AA: the number of granted votes this term
         self.votes.values().filter(|&&v| v).count()
+        // student: end
     }
 
     fn handle_request_vote(&mut self, m: Message) {
+        // student: begin 2AA: grant the vote if we have not voted for another and the candidate's log is at least as up to date as ours
         let can_vote = self.vote == m.from || (self.vote == NONE && self.lead == NONE);
         let up_to_date = m.log_term > self.raft_log.last_term()
             || (m.log_term == self.raft_log.last_term() && m.index >= self.raft_log.last_index());
@@ -534,9 +578,11 @@ impl<T: Storage> Raft<T> {
             resp.reject = true;
         }
         self.send(resp);
+        // student: end
     }
 
     fn step_follower(&mut self, m: Message) -> Result<()> {
+        // student: begin 2AA: a follower rejects proposals and follows whoever sends appends, heartbeats and snapshots
         match m.msg_type() {
             MessageType::MsgPropose => return Err(Error::ProposalDropped),
             MessageType::MsgAppend => {
@@ -554,18 +600,23 @@ impl<T: Storage> Raft<T> {
                 self.lead = m.from;
                 self.handle_snapshot(m);
             }
+            // student: begin 3A: a follower passes MsgTransferLeader on to its leader
             // Only the leader can act on a transfer request: pass it on.
             MessageType::MsgTransferLeader if self.lead != NONE => {
                 let mut fwd = m;
                 fwd.to = self.lead;
                 self.msgs.push(fwd);
             }
+            // student: stub
+            // student: end
             _ => {}
         }
         Ok(())
+        // student: end
     }
 
     fn step_candidate(&mut self, m: Message) -> Result<()> {
+        // student: begin 2AA: count votes: a quorum of grants makes a leader, a quorum of rejections a follower; a leader's message ends the campaign
         match m.msg_type() {
             MessageType::MsgPropose => return Err(Error::ProposalDropped),
             MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
@@ -586,9 +637,11 @@ impl<T: Storage> Raft<T> {
             _ => {}
         }
         Ok(())
+        // student: end
     }
 
     fn step_leader(&mut self, m: Message) -> Result<()> {
+        // student: begin 2AA: a leader beats, appends proposals, handles append responses and catches up lagging followers on heartbeat responses
         match m.msg_type() {
             MessageType::MsgBeat => self.bcast_heartbeat(),
             MessageType::MsgPropose => self.propose(m.entries)?,
@@ -602,19 +655,28 @@ impl<T: Storage> Raft<T> {
                     self.send_append(m.from);
                 }
             }
+            // student: begin 3A: a leader handles MsgTransferLeader
             MessageType::MsgTransferLeader => self.handle_transfer_leader(m.from),
+            // student: stub
+            // student: end
             _ => {}
         }
         Ok(())
+        // student: end
     }
 
     fn propose(&mut self, ents: Vec<Entry>) -> Result<()> {
+        // student: begin 2AB: append the proposed entries to our log, replicate them, and commit at once when alone
+        // student: begin 3A: no proposals while leadership is being transferred, or once we are no longer a member
         if self.lead_transferee != NONE || !self.prs.contains_key(&self.id) {
             return Err(Error::ProposalDropped);
         }
+        // student: stub
+        // student: end
         let mut index = self.raft_log.last_index();
         for e in &ents {
             index += 1;
+            // student: begin 3A: one conf change at a time: drop a new one until the pending one is applied
             if e.entry_type == EntryType::EntryConfChange as i32 {
                 // One membership change at a time: the next may only be
                 // proposed once the previous one has been applied.
@@ -623,14 +685,18 @@ impl<T: Storage> Raft<T> {
                 }
                 self.pending_conf_index = index;
             }
+            // student: stub
+            // student: end
         }
         self.append_entries(ents);
         self.bcast_append();
         self.maybe_commit();
         Ok(())
+        // student: end
     }
 
     fn handle_append_response(&mut self, m: Message) {
+        // student: begin 2AB: on rejection retry from the follower's hint; on success advance its progress and the commit index
         let Some(pr) = self.prs.get_mut(&m.from) else {
             return;
         };
@@ -656,6 +722,7 @@ impl<T: Storage> Raft<T> {
                 self.send_append(m.from);
             }
         }
+        // student: begin 3A: once the transferee has caught up, tell it to campaign (MsgTimeoutNow)
         if m.from == self.lead_transferee
             && self
                 .prs
@@ -664,9 +731,13 @@ impl<T: Storage> Raft<T> {
         {
             self.send(Self::message(m.from, MessageType::MsgTimeoutNow));
         }
+        // student: stub
+        // student: end
+        // student: end
     }
 
     fn handle_transfer_leader(&mut self, transferee: u64) {
+        // student: begin 3A: start handing leadership to `transferee`: TimeoutNow once its log is up to date, appends until then
         if transferee == self.id {
             // Transferring to ourselves cancels a pending transfer.
             self.lead_transferee = NONE;
@@ -682,12 +753,14 @@ impl<T: Storage> Raft<T> {
         } else {
             self.send_append(transferee);
         }
+        // student: end
     }
 
     /// Handles a leader's MsgAppend: checks that our log holds the entry
     /// preceding the new ones, resolves conflicts, appends, and commits up to
     /// what the leader committed among the entries it sent.
     pub fn handle_append_entries(&mut self, m: Message) {
+        // student: begin 2AB: check the entry before the new ones matches, drop our conflicting tail, append, and commit up to the leader's commit
         let mut resp = Self::message(m.from, MessageType::MsgAppendResponse);
         let committed = self.raft_log.committed;
         if m.index > self.raft_log.last_index() {
@@ -723,12 +796,14 @@ impl<T: Storage> Raft<T> {
         }
         resp.index = last_new;
         self.send(resp);
+        // student: end
     }
 
     /// Where a leader should look next when our entry at `index` conflicts
     /// with its own: before the whole run of entries sharing that entry's
     /// term, but never below the commit index.
     fn conflict_hint(&self, index: u64) -> u64 {
+        // student: begin 2AB: the index a rejecting follower tells the leader to retry from
         let Ok(term) = self.raft_log.term(index) else {
             return index - 1;
         };
@@ -738,19 +813,23 @@ impl<T: Storage> Raft<T> {
             i -= 1;
         }
         i - 1
+        // student: end
     }
 
     pub fn handle_heartbeat(&mut self, m: Message) {
+        // student: begin 2AA: commit up to the heartbeat's commit and answer the leader
         if m.commit > self.raft_log.committed {
             self.raft_log
                 .commit_to(m.commit.min(self.raft_log.last_index()));
         }
         self.send(Self::message(m.from, MessageType::MsgHeartbeatResponse));
+        // student: end
     }
 
     /// Replaces our log by the leader's snapshot unless we already have
     /// everything it covers.
     pub fn handle_snapshot(&mut self, m: Message) {
+        // student: begin 2C: install the leader's snapshot unless we already commit past it: members from its ConfState, log restored from it
         let mut resp = Self::message(m.from, MessageType::MsgAppendResponse);
         let snap: Snapshot = m.snapshot.unwrap_or_default();
         let meta = snap.metadata.clone().unwrap_or_default();
@@ -774,17 +853,21 @@ impl<T: Storage> Raft<T> {
         self.raft_log.restore(snap);
         resp.index = self.raft_log.last_index();
         self.send(resp);
+        // student: end
     }
 
     /// Adds `id` to the membership (a no-op if it is a member).
     pub fn add_node(&mut self, id: u64) {
+        // student: begin 3A: add `id` to the members with fresh progress
         let next = self.raft_log.last_index() + 1;
         self.prs.entry(id).or_insert(Progress { matched: 0, next });
+        // student: end
     }
 
     /// Removes `id` from the membership. The quorum shrinks, so entries
     /// waiting on the removed node may commit now.
     pub fn remove_node(&mut self, id: u64) {
+        // student: begin 3A: remove `id` from the members; entries waiting on it may commit now
         self.prs.remove(&id);
         if self.lead_transferee == id {
             self.lead_transferee = NONE;
@@ -792,6 +875,7 @@ impl<T: Storage> Raft<T> {
         if self.state == StateType::Leader && !self.prs.is_empty() && self.maybe_commit() {
             self.bcast_append();
         }
+        // student: end
     }
 
     /// Applies a conf change and returns the membership after it.

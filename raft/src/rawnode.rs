@@ -45,6 +45,7 @@ pub struct RawNode<T: Storage> {
 
 impl<T: Storage> RawNode<T> {
     pub fn new(config: &Config, storage: T) -> Result<Self> {
+        // student: begin 2AC: create the raft node and remember its soft and hard state
         let raft = Raft::new(config, storage)?;
         let prev_soft_state = raft.soft_state();
         let prev_hard_state = raft.hard_state();
@@ -53,6 +54,7 @@ impl<T: Storage> RawNode<T> {
             prev_soft_state,
             prev_hard_state,
         })
+        // student: end
     }
 
     /// Advances the logical clock by one tick.
@@ -136,6 +138,7 @@ impl<T: Storage> RawNode<T> {
     /// Collects what the application has to do. Messages are moved out of
     /// raft; everything else is confirmed by [`advance`](Self::advance).
     pub fn ready(&mut self) -> Ready {
+        // student: begin 2AC: collect what changed since the last Ready: soft/hard state, unstable entries, snapshot, committed entries, messages
         let r = &mut self.raft;
         let ss = r.soft_state();
         let hs = r.hard_state();
@@ -147,10 +150,12 @@ impl<T: Storage> RawNode<T> {
             committed_entries: r.raft_log.next_ents(),
             messages: std::mem::take(&mut r.msgs),
         }
+        // student: end
     }
 
     /// True if there is anything for a [`Ready`].
     pub fn has_ready(&self) -> bool {
+        // student: begin 2AC: true if ready() would have anything to do
         let r = &self.raft;
         r.soft_state() != self.prev_soft_state
             || r.hard_state() != self.prev_hard_state
@@ -158,10 +163,12 @@ impl<T: Storage> RawNode<T> {
             || !r.raft_log.unstable_entries().is_empty()
             || r.raft_log.has_next_ents()
             || r.raft_log.pending_snapshot.is_some()
+        // student: end
     }
 
     /// Confirms that everything in `rd` was persisted, sent and applied.
     pub fn advance(&mut self, rd: Ready) {
+        // student: begin 2AC: record that a Ready was handled: states, stabled and applied indexes, the installed snapshot
         let log = &mut self.raft.raft_log;
         if let Some(ss) = rd.soft_state {
             self.prev_soft_state = ss;
@@ -175,6 +182,7 @@ impl<T: Storage> RawNode<T> {
         if let Some(e) = rd.committed_entries.last() {
             log.applied = log.applied.max(e.index);
         }
+        // student: begin 2C: forget the pending snapshot once installed, and drop entries the storage compacted
         if let Some(snap) = rd.snapshot {
             let installed = snap.metadata.as_ref().map(|m| m.index);
             let pending = log
@@ -187,6 +195,9 @@ impl<T: Storage> RawNode<T> {
             }
         }
         log.maybe_compact();
+        // student: stub
+        // student: end
+        // student: end
     }
 
     /// Every peer's replication progress; empty unless this node leads.

@@ -41,6 +41,7 @@ impl Cluster {
         simulator: Arc<NodeSimulator>,
         cfg: Config,
     ) -> Self {
+        crate::panics::watch();
         Cluster {
             scheduler_client,
             count,

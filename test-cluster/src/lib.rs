@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod filter;
 pub mod node;
+pub mod panics;
 pub mod utils;
 
 use std::sync::Once;

@@ -10,8 +10,11 @@ use proto::raft_cmdpb::{
     RaftRequestHeader, Request, SnapRequest, TransferLeaderRequest,
 };
 
+/// Sleeps, then fails the test if a store thread panicked meanwhile (see
+/// [`panics`](crate::panics)): every wait of the harness goes through here.
 pub fn sleep_ms(ms: u64) {
     sleep(Duration::from_millis(ms));
+    crate::panics::check();
 }
 
 /// Note the argument order (store first), as in Go.

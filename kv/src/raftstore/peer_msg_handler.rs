@@ -205,6 +205,7 @@ impl<'a> PeerMsgHandler<'a> {
             cb.done(err_resp(&e));
             return;
         }
+        // student: begin 2B: batch a normal command for this round's proposal (flush first for admin ones) and dispatch admin commands
         if req.admin_request.is_some() {
             // Keep log order: what was batched before comes first.
             self.flush_proposals();
@@ -224,9 +225,11 @@ impl<'a> PeerMsgHandler<'a> {
                 cb.done(err_resp(&RaftstoreError::other("invalid admin command")))
             }
         }
+        // student: end
     }
 
     fn propose_normal(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        // student: begin 2B: propose `req` to raft and queue a Proposal so its callback answers when the entry applies; answer at once if raft drops it
         let index = self.peer.next_proposal_index();
         let term = self.peer.term();
         if let Err(e) = self.peer.raft_group.propose(req.encode_to_vec()) {
@@ -238,11 +241,13 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         self.peer.proposals.push_back(Proposal { index, term, cb });
+        // student: end
     }
 
     /// Proposes the round's batched normal commands as one raft step; each
     /// callback waits for its own index.
     pub fn flush_proposals(&mut self) {
+        // student: begin 2B: propose the round's batched commands in one raft step and queue a Proposal (index, term, callback) for each
         if self.peer.batched_proposals.is_empty() {
             return;
         }
@@ -270,9 +275,11 @@ impl<'a> PeerMsgHandler<'a> {
                 cb,
             });
         }
+        // student: end
     }
 
     fn propose_transfer_leader(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        // student: begin 3B: ask raft to transfer leadership to the request's peer and answer at once (TransferLeader is not replicated)
         let admin = req.admin_request.as_ref().unwrap();
         let target = admin
             .transfer_leader
@@ -288,9 +295,11 @@ impl<'a> PeerMsgHandler<'a> {
         });
         bind_resp_term(&mut resp, self.peer.term());
         cb.done(resp);
+        // student: end
     }
 
     fn propose_conf_change(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        // student: begin 3B: propose the ChangePeer as a raft ConfChange carrying the request; a leader removing itself hands leadership over first
         let admin = req.admin_request.as_ref().unwrap();
         let Some(cp) = admin.change_peer.as_ref() else {
             cb.done(err_resp(&RaftstoreError::other(
@@ -345,9 +354,11 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         self.peer.proposals.push_back(Proposal { index, term, cb });
+        // student: end
     }
 
     fn propose_split(&mut self, req: &RaftCmdRequest, cb: Callback) {
+        // student: begin 3B: check the split request against the region and propose it like a normal command
         let split = req.admin_request.as_ref().and_then(|a| a.split.as_ref());
         let Some(split) = split else {
             cb.done(err_resp(&RaftstoreError::other("malformed split request")));
@@ -362,6 +373,7 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         self.propose_normal(req, cb)
+        // student: end
     }
 
     // ---- raft messages ---------------------------------------------------
@@ -722,6 +734,7 @@ impl<'a> PeerMsgHandler<'a> {
     /// raft state and entries into `raft_wb`, which the caller writes (with
     /// sync) for all peers at once. A snapshot is installed right here.
     pub fn collect_ready(&mut self, raft_wb: &mut WriteBatch) -> Option<PendingReady> {
+        // student: begin 2B: take the Ready, send a leader's messages early when safe, queue its state and entries into `raft_wb` via save_ready_state
         self.flush_proposals();
         if self.peer.stopped || !self.peer.raft_group.has_ready() {
             return None;
@@ -750,6 +763,7 @@ impl<'a> PeerMsgHandler<'a> {
             Err(e) => panic!("{} failed to save ready state: {}", self.peer.tag, e),
         };
         if let Some(res) = result {
+            // student: begin 2C: a snapshot was installed: write both batches, have the region worker lay its data down, then update the store's region map
             // The new states go down first, then the region worker swaps
             // the data, then the store's region map follows.
             self.ctx
@@ -772,13 +786,16 @@ impl<'a> PeerMsgHandler<'a> {
             meta.set_region(res.region.clone());
             drop(meta);
             self.peer.set_region(res.region);
+            // student: end
         }
         Some(PendingReady { ready })
+        // student: end
     }
 
     /// Second half of a ready round, after the raft batch is durable: send
     /// the messages, apply committed entries, advance raft.
     pub fn post_ready(&mut self, pending: PendingReady) {
+        // student: begin 2B: after the round's raft batch is durable: send the messages, apply the committed entries, advance raft
         let mut ready = pending.ready;
         if self.peer.stopped {
             return;
@@ -799,9 +816,11 @@ impl<'a> PeerMsgHandler<'a> {
         }
         ready.committed_entries = committed;
         self.peer.raft_group.advance(ready);
+        // student: end
     }
 
     fn apply_committed_entries(&mut self, entries: &[Entry]) {
+        // student: begin 2B: apply the committed entries into one kv batch and write it with the new apply state
         if entries.is_empty() {
             return;
         }
@@ -823,6 +842,7 @@ impl<'a> PeerMsgHandler<'a> {
         let apply_state = self.peer.store().apply_state;
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
         self.ctx.engines.write_kv(&kv_wb).expect("write kv batch");
+        // student: begin 2C: once the new truncated state is written, have the raft-log GC worker delete the compacted entries
         // Entries are deleted only after the truncated state that gives
         // them up is written: a store stopping in between must not restart
         // with an apply state that still needs them.
@@ -830,11 +850,15 @@ impl<'a> PeerMsgHandler<'a> {
         if truncated > truncated_before {
             self.schedule_compact_log(truncated);
         }
+        // student: stub
+        // student: end
+        // student: end
     }
 
     /// Writes out what `kv_wb` holds so far, with the apply state as of the
     /// entry before `index` — so that a read sees exactly the log prefix.
     fn flush(&mut self, kv_wb: &mut WriteBatch) {
+        // student: begin 2B: write what the batch holds so far, with the apply state, so a read sees exactly the log prefix
         if kv_wb.is_empty() {
             return;
         }
@@ -843,11 +867,13 @@ impl<'a> PeerMsgHandler<'a> {
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
         self.ctx.engines.write_kv(kv_wb).expect("write kv batch");
         kv_wb.reset();
+        // student: end
     }
 
     /// The callback waiting for the entry at (`index`, `term`), answering
     /// proposals overtaken by it as stale.
     fn take_callback(&mut self, index: u64, term: u64) -> Option<Callback> {
+        // student: begin 2B: pop the callback proposed at (index, term), answering proposals it overtook as stale
         while let Some(p) = self.peer.proposals.front() {
             if p.index > index {
                 return None;
@@ -859,9 +885,11 @@ impl<'a> PeerMsgHandler<'a> {
             notify_stale_req(term, p.cb);
         }
         None
+        // student: end
     }
 
     fn apply_entry(&mut self, entry: &Entry, kv_wb: &mut WriteBatch) -> ApplyOutcome {
+        // student: begin 2B: apply one committed entry: conf changes, empty no-ops, admin commands and data requests
         let (index, term) = (entry.index, entry.term);
         if entry.entry_type() == EntryType::EntryConfChange {
             return self.apply_conf_change(entry, kv_wb);
@@ -895,6 +923,7 @@ impl<'a> PeerMsgHandler<'a> {
         }
         self.apply_requests(&req, cb, kv_wb);
         ApplyOutcome::Continue
+        // student: end
     }
 
     fn respond(
@@ -903,10 +932,12 @@ impl<'a> PeerMsgHandler<'a> {
         resp: Result<RaftCmdResponse, RaftstoreError>,
         snap: Option<engine_util::DbSnapshot>,
     ) {
+        // student: begin 2B: answer the callback (if any) with the response or the error, stamped with the current term
         let Some(cb) = cb else { return };
         let mut resp = resp.unwrap_or_else(|e| err_resp(&e));
         bind_resp_term(&mut resp, self.peer.term());
         cb.done_with_snap(resp, snap);
+        // student: end
     }
 
     fn apply_requests(
@@ -915,6 +946,7 @@ impl<'a> PeerMsgHandler<'a> {
         cb: Option<Callback>,
         kv_wb: &mut WriteBatch,
     ) {
+        // student: begin 2B: re-check the epoch and keys, then apply the Puts, Deletes, Gets and Snaps of a command and answer it
         // The region may have changed (split, conf change) since proposal.
         let region = self.peer.region().clone();
         if let Err(e) =
@@ -964,6 +996,7 @@ impl<'a> PeerMsgHandler<'a> {
             resp.responses.push(out);
         }
         self.respond(cb, Ok(resp), snap);
+        // student: end
     }
 
     fn apply_compact_log(
@@ -971,6 +1004,7 @@ impl<'a> PeerMsgHandler<'a> {
         admin: &AdminRequest,
         _kv_wb: &mut WriteBatch,
     ) -> Result<RaftCmdResponse, RaftstoreError> {
+        // student: begin 2C: record the new truncated state; the log entries are deleted once it is written
         let req = admin.compact_log.unwrap_or_default();
         let store = self.peer.mut_store();
         if req.compact_index > store.truncated_index() {
@@ -988,9 +1022,11 @@ impl<'a> PeerMsgHandler<'a> {
             ..Default::default()
         });
         Ok(resp)
+        // student: end
     }
 
     fn apply_conf_change(&mut self, entry: &Entry, kv_wb: &mut WriteBatch) -> ApplyOutcome {
+        // student: begin 3B: add or remove the peer in the region (epoch conf_ver + 1), persist it, tell raft; destroy ourselves if removed
         let (index, term) = (entry.index, entry.term);
         let cb = self.take_callback(index, term);
         let cc = match ConfChange::decode(entry.data.as_slice()) {
@@ -1080,6 +1116,7 @@ impl<'a> PeerMsgHandler<'a> {
                 .heartbeat_scheduler(&self.ctx.scheduler_task_sender);
         }
         ApplyOutcome::Continue
+        // student: end
     }
 
     fn apply_split(
@@ -1088,6 +1125,7 @@ impl<'a> PeerMsgHandler<'a> {
         index: u64,
         kv_wb: &mut WriteBatch,
     ) -> Result<RaftCmdResponse, RaftstoreError> {
+        // student: begin 3B: split the region at the key: bump the version, write both regions, create and start the new region's peer
         let split = req
             .admin_request
             .as_ref()
@@ -1179,12 +1217,14 @@ impl<'a> PeerMsgHandler<'a> {
             ..Default::default()
         });
         Ok(resp)
+        // student: end
     }
 }
 
 /// A split key must fall strictly inside the region, and the new region
 /// needs one new peer id per current peer.
 fn check_split(region: &Region, split_key: &[u8], new_peers: usize) -> Result<(), RaftstoreError> {
+    // student: begin 3B: a split key must fall strictly inside the region, with one new peer id per peer
     if split_key.is_empty() {
         return Err(RaftstoreError::other("split key should not be empty"));
     }
@@ -1203,6 +1243,7 @@ fn check_split(region: &Region, split_key: &[u8], new_peers: usize) -> Result<()
         )));
     }
     Ok(())
+    // student: end
 }
 
 /// Answers a message from a peer that is no longer a member: a vote gets a

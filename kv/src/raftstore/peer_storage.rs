@@ -171,6 +171,7 @@ impl PeerStorage {
 
     /// Queues the log entries of a Ready, replacing any conflicting tail.
     pub fn append(&mut self, entries: &[Entry], raft_wb: &mut WriteBatch) {
+        // student: begin 2B: queue the entries into `raft_wb` (skipping compacted ones), delete our log past the new tail, update last index and term
         // Entries at or before the truncated index are already compacted.
         let truncated = self.truncated_index();
         let skip = entries.iter().take_while(|e| e.index <= truncated).count();
@@ -189,6 +190,7 @@ impl PeerStorage {
         debug_assert!(first.index <= self.raft_state.last_index + 1);
         self.raft_state.last_index = last.index;
         self.raft_state.last_term = last.term;
+        // student: end
     }
 
     /// Installs a snapshot's metadata: the old log and states are cleared,
@@ -201,6 +203,7 @@ impl PeerStorage {
         kv_wb: &mut WriteBatch,
         raft_wb: &mut WriteBatch,
     ) -> crate::Result<ApplySnapResult> {
+        // student: begin 2C: clear the old log and states, record the snapshot's region, states and apply mark in the batches; return old and new region
         tracing::info!(tag = %self.tag, "begin to apply snapshot");
         let data = RaftSnapshotData::decode(snap.data.as_slice())
             .map_err(|e| crate::Error::Other(format!("decode snapshot data: {}", e)))?;
@@ -239,6 +242,7 @@ impl PeerStorage {
             prev_region,
             region: new_region,
         })
+        // student: end
     }
 
     /// Has the region worker replace the region's data with the snapshot's
@@ -273,8 +277,10 @@ impl PeerStorage {
         kv_wb: &mut WriteBatch,
         raft_wb: &mut WriteBatch,
     ) -> crate::Result<Option<ApplySnapResult>> {
+        // student: begin 2B: persist a Ready: snapshot, entries and hard state into the batches; ask for a sync when entries, snapshot, term or vote changed
         let before = self.raft_state;
         let mut result = None;
+        // student: begin 2C: a Ready with a snapshot installs it first (apply_snapshot)
         if let Some(snap) = ready
             .snapshot
             .as_ref()
@@ -282,6 +288,8 @@ impl PeerStorage {
         {
             result = Some(self.apply_snapshot(snap, kv_wb, raft_wb)?);
         }
+        // student: stub
+        // student: end
         self.append(&ready.entries, raft_wb);
         let mut term_or_vote_changed = false;
         if let Some(hs) = &ready.hard_state {
@@ -300,6 +308,7 @@ impl PeerStorage {
             raft_wb.set_meta(&meta::raft_state_key(self.region.id), &self.raft_state);
         }
         Ok(result)
+        // student: end
     }
 
     /// Deletes the region's data (whole range) in the background.

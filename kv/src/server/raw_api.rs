@@ -25,6 +25,7 @@ fn context(ctx: &Option<Context>) -> Context {
 impl Server {
     /// The value of `key` in `cf`; `not_found` if there is none.
     pub fn raw_get(&self, req: &RawGetRequest) -> RawGetResponse {
+        // student: begin 1: read the key through a storage reader; `not_found` when absent, errors in the response
         let result = check_cf(&req.cf).and_then(|()| {
             let reader = self.storage.reader(&context(&req.context))?;
             reader.get_cf(&req.cf, &req.key)
@@ -47,9 +48,11 @@ impl Server {
                 }
             }
         }
+        // student: end
     }
 
     pub fn raw_put(&self, req: &RawPutRequest) -> RawPutResponse {
+        // student: begin 1: write one Put through the storage; errors in the response
         let result = check_cf(&req.cf).and_then(|()| {
             self.storage.write(
                 &context(&req.context),
@@ -66,9 +69,11 @@ impl Server {
                 }
             }
         }
+        // student: end
     }
 
     pub fn raw_delete(&self, req: &RawDeleteRequest) -> RawDeleteResponse {
+        // student: begin 1: write one Delete through the storage; errors in the response
         let result = check_cf(&req.cf).and_then(|()| {
             self.storage.write(
                 &context(&req.context),
@@ -85,10 +90,12 @@ impl Server {
                 }
             }
         }
+        // student: end
     }
 
     /// Up to `limit` pairs of `cf` from `start_key` on, in key order.
     pub fn raw_scan(&self, req: &RawScanRequest) -> RawScanResponse {
+        // student: begin 1: up to `limit` pairs of `cf` from `start_key` on, in key order; errors in the response
         let result = check_cf(&req.cf).and_then(|()| {
             let reader = self.storage.reader(&context(&req.context))?;
             let mut kvs = Vec::new();
@@ -119,5 +126,6 @@ impl Server {
                 }
             }
         }
+        // student: end
     }
 }

@@ -32,20 +32,25 @@ impl StandaloneStorage {
 
 impl Storage for StandaloneStorage {
     fn start(&mut self) -> crate::Result<()> {
+        // student: begin 1: open the RocksDB under `<db_path>/kv` (once)
         if self.db.is_none() {
             let path = std::path::Path::new(&self.conf.db_path).join("kv");
             self.db = Some(Arc::new(create_db(path, &self.conf.engine)?));
         }
         Ok(())
+        // student: end
     }
 
     fn stop(&mut self) -> crate::Result<()> {
+        // student: begin 1: close the DB
         // RocksDB closes when the last handle (readers included) goes.
         self.db = None;
         Ok(())
+        // student: end
     }
 
     fn write(&self, _ctx: &Context, batch: Vec<Modify>) -> crate::Result<()> {
+        // student: begin 1: write every Put and Delete of the batch in one RocksDB write batch; refuse an unknown column family
         let db = self.db()?;
         let mut wb = rocksdb::WriteBatch::default();
         for m in &batch {
@@ -62,12 +67,15 @@ impl Storage for StandaloneStorage {
             }
         }
         db.write(wb).map_err(|e| crate::Error::Engine(e.into()))
+        // student: end
     }
 
     fn reader(&self, _ctx: &Context) -> crate::Result<Box<dyn StorageReader>> {
+        // student: begin 1: a reader over a consistent snapshot of the DB
         Ok(Box::new(StandaloneReader {
             snap: DbSnapshot::new(self.db()?.clone()),
         }))
+        // student: end
     }
 }
 
@@ -78,16 +86,20 @@ pub struct StandaloneReader {
 
 impl StorageReader for StandaloneReader {
     fn get_cf(&self, cf: &str, key: &[u8]) -> crate::Result<Option<Vec<u8>>> {
+        // student: begin 1: the value of `key` in `cf`, None if absent; refuse an unknown column family
         if !is_user_cf(cf) {
             return Err(crate::Error::Other(format!("invalid column family {cf:?}")));
         }
         Ok(self.snap.get_cf(cf, key)?)
+        // student: end
     }
 
     fn iter_cf(&self, cf: &str) -> CfIterator<'_> {
+        // student: begin 1: an iterator over `cf` in key order (an empty one for an unknown column family)
         if !is_user_cf(cf) {
             return empty_iter(&self.snap);
         }
         self.snap.iter_cf(cf)
+        // student: end
     }
 }

@@ -1,0 +1,68 @@
+//! A store thread that panics fails the test at once, with its message.
+//!
+//! In Go a panicking goroutine ends the whole test process, so a store that
+//! hits a bug (or a student's unwritten `todo!`) fails the test on the
+//! spot. Our stores run on their own threads, and a dead raft worker would
+//! otherwise leave the test waiting for a leader until some timeout gave a
+//! misleading "request timeout". So a panic hook remembers the first panic
+//! of a store thread, and every wait of the harness ([`sleep_ms`]) turns it
+//! into a panic of the test itself.
+//!
+//! [`sleep_ms`]: crate::utils::sleep_ms
+
+use std::sync::{Mutex, Once};
+
+/// The threads a store runs (kv's raftstore and its workers).
+const STORE_THREADS: [&str; 7] = [
+    "raft-worker",
+    "store-worker",
+    "tick-driver",
+    "split-check",
+    "snapshot-worker",
+    "raft-gc-worker",
+    "scheduler-worker",
+];
+
+static FIRST: Mutex<Option<String>> = Mutex::new(None);
+
+/// Starts watching store threads for panics (once per process) and forgets
+/// any panic of an earlier cluster in this process.
+pub fn watch() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            if !STORE_THREADS.contains(&name) {
+                return;
+            }
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".to_string());
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let mut first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert(format!("thread '{name}' panicked{location}: {message}"));
+        }));
+    });
+    *FIRST.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Panics with the first store-thread panic, if there was one (and this
+/// thread is not already unwinding).
+pub fn check() {
+    if std::thread::panicking() {
+        return;
+    }
+    let first = FIRST.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let Some(first) = first {
+        panic!("a store thread panicked: {first}");
+    }
+}
