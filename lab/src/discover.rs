@@ -7,7 +7,7 @@
 //! to. Listing goes through libtest's own `--list --format terse`, so the
 //! names are exactly what `--exact` accepts later.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -131,13 +131,45 @@ pub fn parse_artifact(line: &str) -> Option<TestBinary> {
     })
 }
 
-/// The rendered text of a compiler error message, if the line is one.
-fn compiler_error(line: &str) -> Option<String> {
+/// A compiler error from cargo's JSON messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompilerError {
+    /// The text rustc would have printed.
+    pub rendered: String,
+    /// One line: `error[E0425]: cannot find value `x` in this scope
+    /// (kv/src/lib.rs:3:5)`.
+    pub headline: String,
+}
+
+/// The compiler error a line of cargo's JSON output carries, if it does.
+pub fn compiler_error(line: &str) -> Option<CompilerError> {
     let msg: Value = serde_json::from_str(line).ok()?;
     if msg["reason"] != "compiler-message" || msg["message"]["level"] != "error" {
         return None;
     }
-    msg["message"]["rendered"].as_str().map(str::to_string)
+    let message = &msg["message"];
+    let text = message["message"].as_str().unwrap_or("error");
+    let mut headline = match message["code"]["code"].as_str() {
+        Some(code) => format!("error[{code}]: {text}"),
+        None => format!("error: {text}"),
+    };
+    let primary = message["spans"]
+        .as_array()
+        .and_then(|spans| spans.iter().find(|s| s["is_primary"] == true));
+    if let Some(span) = primary {
+        if let (Some(file), Some(line), Some(col)) = (
+            span["file_name"].as_str(),
+            span["line_start"].as_u64(),
+            span["column_start"].as_u64(),
+        ) {
+            headline.push_str(&format!(" ({file}:{line}:{col})"));
+        }
+    }
+    let rendered = message["rendered"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{headline}\n"));
+    Some(CompilerError { rendered, headline })
 }
 
 /// The cargo to call: the one that runs us (`cargo run` sets `CARGO`), so a
@@ -148,14 +180,37 @@ pub fn cargo() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("cargo"))
 }
 
-/// Builds the workspace's test binaries (or only `packages`') in release mode
-/// and returns them, minus this crate's own.
+/// What one `cargo test --no-run` left behind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Build {
+    /// The test executables built, minus this crate's own, sorted by
+    /// package and target.
+    pub binaries: Vec<TestBinary>,
+    /// Whether cargo succeeded.
+    pub ok: bool,
+    /// The first error cargo or the compiler reported, one line (with the
+    /// file and line of a compiler error), when it failed.
+    pub first_error: Option<String>,
+    /// How cargo exited (`exit status: 101`).
+    pub status: String,
+}
+
+/// Runs `cargo test --release --no-run --message-format=json` in `dir`
+/// (`--workspace`, or `-p` each of `packages`), and reports what it built.
 ///
-/// Cargo's progress goes to our stderr as usual; compiler errors arrive as
-/// JSON, so we print their rendered text before failing.
-pub fn build_test_binaries(packages: &[String]) -> Result<Vec<TestBinary>> {
+/// `CARGO_TARGET_DIR` and the rest of our environment are inherited, so
+/// builds of several checkouts share one dependency build. Cargo's progress
+/// goes to our stderr as usual; compiler errors arrive as JSON, so we print
+/// their rendered text. A failed build is a `Build` with `ok: false`; only
+/// a cargo that cannot be started at all is an `Err`.
+pub fn build(dir: &Path, packages: &[String]) -> Result<Build> {
     let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--release", "--no-run", "--message-format=json"]);
+    cmd.current_dir(dir)
+        .args(["test", "--release", "--no-run", "--message-format=json"]);
+    if std::io::stderr().is_terminal() {
+        // Our stderr is a terminal even though cargo's is a pipe now.
+        cmd.arg("--color=always");
+    }
     if packages.is_empty() {
         cmd.arg("--workspace");
     } else {
@@ -165,26 +220,131 @@ pub fn build_test_binaries(packages: &[String]) -> Result<Vec<TestBinary>> {
     }
     let mut child = cmd
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .context("running cargo test --no-run")?;
+        .with_context(|| format!("running cargo test --no-run in {}", dir.display()))?;
     let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    // Cargo's own errors (a bad manifest, a failed build script) are only
+    // on its stderr: pass it through and keep the first `error` line.
+    let stderr_reader = std::thread::spawn(move || {
+        let mut first: Option<String> = None;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("{line}");
+            let plain = strip_ansi(&line);
+            if first.is_none() && plain.starts_with("error") {
+                first = Some(plain.trim().to_string());
+            }
+        }
+        first
+    });
     let mut binaries: Vec<TestBinary> = Vec::new();
+    let mut first_compiler_error: Option<String> = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo's output")?;
         if let Some(bin) = parse_artifact(&line) {
             if bin.package != LAB_PACKAGE && !binaries.iter().any(|b| b.exe == bin.exe) {
                 binaries.push(bin);
             }
-        } else if let Some(rendered) = compiler_error(&line) {
-            eprint!("{rendered}");
+        } else if let Some(error) = compiler_error(&line) {
+            eprint!("{}", error.rendered);
+            first_compiler_error.get_or_insert(error.headline);
         }
     }
     let status = child.wait().context("waiting for cargo")?;
-    if !status.success() {
-        bail!("building the test binaries failed ({status}); see the errors above");
-    }
+    let first_cargo_error = stderr_reader.join().unwrap_or(None);
     binaries.sort_by(|a, b| (&a.package, &a.target).cmp(&(&b.package, &b.target)));
-    Ok(binaries)
+    let ok = status.success();
+    Ok(Build {
+        binaries,
+        ok,
+        first_error: if ok {
+            None
+        } else {
+            Some(
+                first_compiler_error
+                    .or(first_cargo_error)
+                    .unwrap_or_else(|| format!("cargo test --no-run failed ({status})")),
+            )
+        },
+        status: status.to_string(),
+    })
+}
+
+/// Builds the test binaries in `dir` (the whole workspace, or only
+/// `packages`) in release mode and returns them, minus this crate's own; a
+/// failed build is an error.
+pub fn build_test_binaries(dir: &Path, packages: &[String]) -> Result<Vec<TestBinary>> {
+    let build = build(dir, packages)?;
+    if !build.ok {
+        bail!(
+            "building the test binaries failed ({}); see the errors above",
+            build.status
+        );
+    }
+    Ok(build.binaries)
+}
+
+/// Removes ANSI colour escapes (`ESC [ … m`) from a line of cargo's output.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The workspace members of the cargo project in `dir`, by package name
+/// (from `cargo metadata --no-deps`).
+pub fn workspace_members(dir: &Path) -> Result<Vec<String>> {
+    let out = Command::new(cargo())
+        .current_dir(dir)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running cargo metadata in {}", dir.display()))?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed in {} ({})",
+            dir.display(),
+            out.status
+        );
+    }
+    let meta: Value = serde_json::from_slice(&out.stdout).context("parsing cargo metadata")?;
+    Ok(parse_members(&meta))
+}
+
+/// Package names of the workspace members in `cargo metadata` output.
+pub fn parse_members(meta: &Value) -> Vec<String> {
+    let members: Vec<&str> = meta["workspace_members"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut names: Vec<String> = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["id"]
+                .as_str()
+                .is_some_and(|id| members.is_empty() || members.contains(&id))
+        })
+        .filter_map(|p| p["name"].as_str().map(str::to_string))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Test paths from `--list --format terse` output (`path: test` lines;
@@ -280,6 +440,44 @@ mod tests {
         assert!(parse_artifact(bin).is_none());
         assert!(parse_artifact(r#"{"reason":"build-finished","success":true}"#).is_none());
         assert!(parse_artifact("not json").is_none());
+    }
+
+    #[test]
+    fn compiler_errors_have_a_one_line_headline() {
+        let line = r#"{"reason":"compiler-message","package_id":"path+file:///w/kv#0.1.0","message":{"level":"error","message":"cannot find value `x` in this scope","code":{"code":"E0425","explanation":null},"spans":[{"file_name":"kv/src/a.rs","line_start":3,"column_start":5,"is_primary":false},{"file_name":"kv/src/lib.rs","line_start":7,"column_start":9,"is_primary":true}],"rendered":"error[E0425]: cannot find value `x` in this scope\n --> kv/src/lib.rs:7:9\n"}}"#;
+        let e = compiler_error(line).unwrap();
+        assert_eq!(
+            e.headline,
+            "error[E0425]: cannot find value `x` in this scope (kv/src/lib.rs:7:9)"
+        );
+        assert!(e.rendered.starts_with("error[E0425]"));
+        let no_code = r#"{"reason":"compiler-message","message":{"level":"error","message":"aborting due to 1 previous error","code":null,"spans":[],"rendered":"error: aborting\n"}}"#;
+        assert_eq!(
+            compiler_error(no_code).unwrap().headline,
+            "error: aborting due to 1 previous error"
+        );
+        let warning = r#"{"reason":"compiler-message","message":{"level":"warning","message":"unused","spans":[],"rendered":"warning: unused\n"}}"#;
+        assert!(compiler_error(warning).is_none());
+        assert!(compiler_error("not json").is_none());
+    }
+
+    #[test]
+    fn ansi_escapes_are_stripped() {
+        assert_eq!(
+            strip_ansi("\u{1b}[1m\u{1b}[31merror\u{1b}[0m: could not compile `kv`"),
+            "error: could not compile `kv`"
+        );
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn members_from_metadata() {
+        let meta: Value = serde_json::from_str(
+            r#"{"packages":[{"name":"raft","id":"path+file:///w/raft#0.1.0"},{"name":"tinykv","id":"path+file:///w#0.1.0"},{"name":"kv","id":"path+file:///w/kv#0.1.0"}],
+                "workspace_members":["path+file:///w/raft#0.1.0","path+file:///w#0.1.0","path+file:///w/kv#0.1.0"]}"#,
+        )
+        .unwrap();
+        assert_eq!(parse_members(&meta), ["kv", "raft", "tinykv"]);
     }
 
     #[test]

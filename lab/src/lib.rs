@@ -15,6 +15,7 @@ pub mod logscan;
 pub mod report;
 pub mod runner;
 pub mod select;
+pub mod session;
 
 pub use discover::{TestBinary, TestCase};
 pub use runner::{run, RunOptions, RunRecord, RunSpec, Status};

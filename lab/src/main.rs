@@ -5,20 +5,17 @@
 //! cargo run --release --bin tinykv-lab -- --run '^TestOneSplit3B$' --runs 10 --junit j.xml
 //! ```
 
-use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use tinykv_lab::discover::{self, TestBinary, TestCase};
+use tinykv_lab::discover;
 use tinykv_lab::report;
-use tinykv_lab::runner::{self, RunOptions, RunRecord, RunSpec};
+use tinykv_lab::runner::{self, RunOptions, RunSpec};
+use tinykv_lab::session::{self, plural, Selection};
 use tinykv_lab::{goref, Project, Selector};
 
 /// Run TinyKV lab tests many times; print a pass-rate table.
@@ -112,46 +109,28 @@ fn lab(args: Args) -> Result<ExitCode> {
         }
     };
 
-    let binaries: Vec<TestBinary> = if args.binaries.is_empty() {
+    let binaries = if args.binaries.is_empty() {
         eprintln!("tinykv-lab: building test binaries (cargo test --release --no-run) ...");
-        discover::build_test_binaries(&args.packages)?
+        discover::build_test_binaries(Path::new("."), &args.packages)?
     } else {
-        args.binaries
-            .iter()
-            .map(|p| TestBinary::from_path(p))
-            .collect()
+        session::given_binaries(&args.binaries)
     };
-    let mut cases: Vec<TestCase> = Vec::new();
-    for binary in binaries {
-        let binary = Arc::new(binary);
-        cases.extend(
-            discover::list_tests(&binary)?
-                .into_iter()
-                .filter(|c| selector.matches(c.name())),
-        );
-    }
-    if cases.is_empty() {
+    let selection = Selection::list(binaries, |name| selector.matches(name))?;
+    if selection.is_empty() {
         bail!("no test matches the selection");
     }
-    let names = display_names(&cases);
 
     if args.list {
-        print_list(&cases, &names);
+        selection.print_list();
         return Ok(ExitCode::SUCCESS);
     }
 
-    let jobs = match args.jobs {
-        Some(j) => j as usize,
-        None if cases.iter().any(TestCase::is_cluster) => 1,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let out_dir = args.out.clone().unwrap_or_else(default_out_dir);
+    let jobs = args
+        .jobs
+        .map_or_else(|| selection.default_jobs(), |j| j as usize);
+    let out_dir = args.out.clone().unwrap_or_else(session::default_out_dir);
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let specs: Vec<RunSpec> = cases
-        .iter()
-        .zip(&names)
-        .map(|(c, n)| RunSpec::libtest(c, n, args.log_level.as_deref()))
-        .collect();
+    let specs: Vec<RunSpec> = selection.specs(args.log_level.as_deref());
     let opts = RunOptions {
         runs: args.runs,
         jobs,
@@ -167,11 +146,12 @@ fn lab(args: Args) -> Result<ExitCode> {
         jobs,
         args.timeout
     );
-    let records = run_with_progress(&specs, &opts, "");
+    let records = session::run_with_progress(&specs, &opts, "");
 
     let go_records = match &go {
         Some((go, dir)) if !runner::stop_requested() => {
-            let go_specs: Vec<RunSpec> = cases
+            let go_specs: Vec<RunSpec> = selection
+                .cases
                 .iter()
                 .map(|c| goref::spec(go, dir, c.name()))
                 .collect();
@@ -184,7 +164,7 @@ fn lab(args: Args) -> Result<ExitCode> {
                 "tinykv-lab: the same runs in the Go reference at {}",
                 dir.display()
             );
-            Some(run_with_progress(&go_specs, &go_opts, "go "))
+            Some(session::run_with_progress(&go_specs, &go_opts, "go "))
         }
         _ => None,
     };
@@ -199,8 +179,8 @@ fn lab(args: Args) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("tinykv-lab: JSON report: {}", path.display());
     }
-    remove_dir_if_empty(&out_dir.join("go"));
-    remove_dir_if_empty(&out_dir);
+    session::remove_dir_if_empty(&out_dir.join("go"));
+    session::remove_dir_if_empty(&out_dir);
     let kept = records.iter().chain(go_records.iter().flatten());
     if kept.filter_map(|r| r.log.as_ref()).next().is_some() {
         eprintln!("tinykv-lab: logs of failed runs: {}", out_dir.display());
@@ -229,135 +209,10 @@ fn lab(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// Runs with a live progress bar on a terminal. Elsewhere (CI logs) a bar
-/// would be noise, but failures are still printed as they happen.
-fn run_with_progress(specs: &[RunSpec], opts: &RunOptions, side: &str) -> Vec<RunRecord> {
-    let total = specs.len() as u64 * u64::from(opts.runs);
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix}[{elapsed_precise}] {bar:30} {pos}/{len} runs  {msg}  ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(side.to_string());
-    bar.set_message("0 ok · 0 failed");
-    let interactive = !bar.is_hidden() && std::io::stderr().is_terminal();
-    if interactive {
-        // Cluster tests take minutes a run: keep the clock and ETA moving.
-        bar.enable_steady_tick(Duration::from_millis(500));
-    }
-    let (mut passed, mut failed) = (0u64, 0u64);
-    let records = runner::run(specs, opts, |r| {
-        if r.passed() {
-            passed += 1;
-        } else {
-            failed += 1;
-            let line = format!(
-                "{side}FAIL {}#{} ({:.2}s): {}{}",
-                r.name,
-                r.run,
-                r.seconds,
-                r.failure.as_deref().unwrap_or("failed"),
-                r.log
-                    .as_ref()
-                    .map(|l| format!("  [log: {}]", l.display()))
-                    .unwrap_or_default()
-            );
-            if interactive {
-                bar.println(line);
-            } else {
-                eprintln!("{line}");
-            }
-        }
-        bar.set_message(format!("{passed} ok · {failed} failed"));
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    records
-}
-
-/// Table names: the Go name, unless two binaries hold a test of the same
-/// name, in which case those are told apart by binary and path.
-fn display_names(cases: &[TestCase]) -> Vec<String> {
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for c in cases {
-        *count.entry(c.name()).or_default() += 1;
-    }
-    cases
-        .iter()
-        .map(|c| {
-            if count[c.name()] == 1 {
-                c.name().to_string()
-            } else {
-                format!("{}::{}", c.binary.label(), c.path)
-            }
-        })
-        .collect()
-}
-
-fn print_list(cases: &[TestCase], names: &[String]) {
-    let width = names.iter().map(String::len).max().unwrap_or(0);
-    for (c, name) in cases.iter().zip(names) {
-        let cluster = if c.is_cluster() { "  (cluster)" } else { "" };
-        println!(
-            "{name:<width$}  {}  {}{cluster}",
-            c.binary.label(),
-            c.binary.exe.display()
-        );
-    }
-    eprintln!("{} selected", plural(cases.len(), "test"));
-}
-
-/// `1 test`, `2 tests`.
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
-/// `target/lab/<UTC timestamp>` in the workspace's target directory.
-fn default_out_dir() -> PathBuf {
-    let target = discover::target_directory().unwrap_or_else(|| PathBuf::from("target"));
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    target.join("lab").join(utc_stamp(secs))
-}
-
-/// `YYYYMMDD-HHMMSS` (UTC) for seconds since the epoch; sorts by time.
-fn utc_stamp(secs: u64) -> String {
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Removes `dir` if it is empty: a session with no failures leaves nothing.
-fn remove_dir_if_empty(dir: &Path) {
-    // remove_dir refuses non-empty directories, which is the point.
-    let _ = std::fs::remove_dir(dir);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use session::utc_stamp;
 
     #[test]
     fn utc_stamps() {

@@ -19,7 +19,7 @@ use crate::runner::{RunRecord, Status};
 pub const JUNIT_LOG_TAIL: u64 = 64 * 1024;
 
 /// Longest failure line shown in the table; reports keep the full line.
-const TABLE_FAILURE_WIDTH: usize = 100;
+pub const TABLE_FAILURE_WIDTH: usize = 100;
 
 /// One test's runs, summed up.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,8 @@ pub fn total_line(records: &[RunRecord]) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
-fn truncate(s: &str, width: usize) -> String {
+/// `s` cut to `width` characters, the last one `…` if cut.
+pub fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
@@ -162,9 +163,15 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
         cells.push(line);
     }
 
+    layout_table(&header, &cells)
+}
+
+/// Lays out a table: columns two spaces apart, the first (names) and last
+/// (messages) read left to right, the numbers between aligned right.
+pub fn layout_table(header: &[&str], cells: &[Vec<String>]) -> String {
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for line in &cells {
+    for line in cells {
         for (w, c) in widths.iter_mut().zip(line) {
             *w = (*w).max(c.chars().count());
         }
@@ -192,7 +199,7 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
         out.push('\n');
     };
     emit(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    for line in &cells {
+    for line in cells {
         emit(line);
     }
     out
