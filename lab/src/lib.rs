@@ -7,10 +7,14 @@
 //! in its own process group under a deadline, and writes a table, JUnit and
 //! JSON reports and the logs of every failed run. It is a library as well as
 //! the `tinykv-lab` binary so the runner's own tests can drive it directly.
+//!
+//! `tinykv-lab grade DIR` ([`grade`]) runs the same pipeline ([`session`])
+//! over a checkout and turns the pass rates into weighted scores.
 
 pub mod course;
 pub mod discover;
 pub mod goref;
+pub mod grade;
 pub mod logscan;
 pub mod report;
 pub mod runner;

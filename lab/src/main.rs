@@ -1,8 +1,10 @@
-//! `tinykv-lab`: run TinyKV's lab suites N times and show pass rates.
+//! `tinykv-lab`: run TinyKV's lab suites N times and show pass rates, or
+//! grade a checkout.
 //!
 //! ```text
 //! cargo run --release --bin tinykv-lab -- 3b --runs 30
 //! cargo run --release --bin tinykv-lab -- --run '^TestOneSplit3B$' --runs 10 --junit j.xml
+//! cargo run --release --bin tinykv-lab -- grade ../student --projects 2b,3b --runs 3
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -10,17 +12,40 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use tinykv_lab::discover;
+use tinykv_lab::grade::{self, GradeArgs};
 use tinykv_lab::report;
 use tinykv_lab::runner::{self, RunOptions, RunSpec};
 use tinykv_lab::session::{self, plural, Selection};
 use tinykv_lab::{goref, Project, Selector};
 
-/// Run TinyKV lab tests many times; print a pass-rate table.
+/// Run TinyKV lab tests many times and print a pass-rate table
+/// (`tinykv-lab 3b --runs 30`), or grade a checkout (`tinykv-lab grade DIR`).
 #[derive(Debug, Parser)]
-#[command(name = "tinykv-lab", version)]
+#[command(name = "tinykv-lab", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// With no subcommand: run tests and print their pass rates.
+    #[command(flatten)]
+    run: Args,
+}
+
+/// What `tinykv-lab` can do besides its plain run. A new tool is a new
+/// variant here and an arm in `main`.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Grade a checkout: build its tests, run each test of the chosen
+    /// projects N times, and score the pass rates (table, JSON, JUnit,
+    /// Markdown).
+    Grade(GradeArgs),
+}
+
+/// The plain run: which tests, how many runs, which reports.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Projects to run: 1, 2a, 2aa, 2ab, 2ac, 2b, 2c, 3a, 3b, all
     /// (default: all, unless --run is given).
@@ -78,13 +103,29 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    match lab(Args::parse()) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => lab(cli.run),
+        Some(Command::Grade(args)) => grade_checkout(&args),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tinykv-lab: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// `tinykv-lab grade`: 0 whenever the grading completed, whatever the
+/// score; 130 after Ctrl-C; errors (exit 2) are the grader's own.
+fn grade_checkout(args: &GradeArgs) -> Result<ExitCode> {
+    let report = grade::grade(args)?;
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn lab(args: Args) -> Result<ExitCode> {
@@ -214,6 +255,13 @@ mod tests {
     use super::*;
     use session::utc_stamp;
 
+    /// The plain-run arguments of a command line without a subcommand.
+    fn parse_run(argv: &[&str]) -> Result<Args, clap::Error> {
+        let cli = Cli::try_parse_from(argv)?;
+        assert!(cli.command.is_none(), "{argv:?} parsed as a subcommand");
+        Ok(cli.run)
+    }
+
     #[test]
     fn utc_stamps() {
         assert_eq!(utc_stamp(0), "19700101-000000");
@@ -223,11 +271,55 @@ mod tests {
 
     #[test]
     fn cli_parses() {
-        let a = Args::try_parse_from(["tinykv-lab", "2aa", "3B", "--runs", "3"]).unwrap();
+        let a = parse_run(&["tinykv-lab", "2aa", "3B", "--runs", "3"]).unwrap();
         assert_eq!(a.projects, [Project::P2aa, Project::P3b]);
         assert_eq!(a.runs, 3);
         assert_eq!(a.timeout, 600);
-        assert!(Args::try_parse_from(["tinykv-lab", "9z"]).is_err());
-        assert!(Args::try_parse_from(["tinykv-lab", "--runs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["tinykv-lab", "9z"]).is_err());
+        assert!(Cli::try_parse_from(["tinykv-lab", "--runs", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_plain_run_keeps_its_command_line() {
+        let a = parse_run(&["tinykv-lab", "--run", "^TestOneSplit3B$"]).unwrap();
+        assert_eq!(a.run.as_deref(), Some("^TestOneSplit3B$"));
+        assert!(a.projects.is_empty());
+        let a = parse_run(&["tinykv-lab", "all"]).unwrap();
+        assert_eq!(a.projects, [Project::All]);
+        let a = parse_run(&["tinykv-lab", "--list", "-p", "raft", "--go-ref", "/go"]).unwrap();
+        assert!(a.list);
+        assert_eq!(a.packages, ["raft"]);
+        assert_eq!(a.go_ref, Some(PathBuf::from("/go")));
+        let a = parse_run(&["tinykv-lab"]).unwrap();
+        assert!(a.projects.is_empty() && a.run.is_none());
+    }
+
+    #[test]
+    fn grade_parses() {
+        let cli = Cli::try_parse_from([
+            "tinykv-lab",
+            "grade",
+            "DIR",
+            "--projects",
+            "2b,3b",
+            "--runs",
+            "3",
+        ])
+        .unwrap();
+        let Some(Command::Grade(g)) = cli.command else {
+            panic!("not the grade subcommand");
+        };
+        assert_eq!(g.dir, PathBuf::from("DIR"));
+        assert_eq!(g.projects, [Project::P2b, Project::P3b]);
+        assert_eq!(g.runs, 3);
+        assert_eq!(g.timeout, 600);
+        assert!(g.weights.is_none() && g.json.is_none() && g.out.is_none());
+        let g = Cli::try_parse_from(["tinykv-lab", "grade", "."]).unwrap();
+        assert!(matches!(g.command, Some(Command::Grade(ref a)) if a.projects.is_empty()));
+        // `all` is every test, not a project to grade.
+        assert!(Cli::try_parse_from(["tinykv-lab", "grade", ".", "--projects", "all"]).is_err());
+        assert!(Cli::try_parse_from(["tinykv-lab", "grade"]).is_err());
+        // Run options do not mix with a subcommand.
+        assert!(Cli::try_parse_from(["tinykv-lab", "--runs", "2", "grade", "."]).is_err());
     }
 }

@@ -5,6 +5,13 @@
 //! purpose. The hanging test also starts a child process, so the runner's
 //! tests can check that a timeout kills the whole process group, not just
 //! the process it spawned.
+//!
+//! With `LAB_FIXTURE_SUITE=grade` it holds the grader's suite instead: tests
+//! with Go-style names ending in a project suffix (`TestFixturePasses2B`),
+//! so that `tinykv-lab grade` maps them to projects. What a test does
+//! follows from its name: `Passes`, `Fails` (after printing a replay seed),
+//! `Flaky` (fails every second run, counted in `LAB_FIXTURE_DIR`), `Sleeps`
+//! (hangs) or `Ignored`.
 
 use std::io::Write;
 use std::process::{exit, Command};
@@ -16,6 +23,20 @@ const TESTS: [&str; 4] = [
     "fixture::fixture_sleeps",
     "fixture::fixture_ignored",
 ];
+
+/// The grader's suite (`LAB_FIXTURE_SUITE=grade`).
+const GRADE_TESTS: [&str; 7] = [
+    "grade::TestFixturePasses1",
+    "grade::TestFixturePasses2B",
+    "grade::TestFixtureFails2B",
+    "grade::TestFixtureFlaky2B",
+    "grade::TestFixturePasses3B",
+    "grade::TestFixtureSleeps3A",
+    "grade::TestFixtureIgnored3B",
+];
+
+/// The seed `TestFixtureFails2B` prints, as the raftstore suites do.
+const SEED: &str = "TINYKV_SEED=4242";
 
 /// The message `fixture_fails` panics with.
 const FAILURE: &str = "fixture failure: expected 1, got 2";
@@ -35,9 +56,14 @@ fn main() {
         std::thread::sleep(Duration::from_secs(60));
         return;
     }
+    let tests: &[&str] = if std::env::var("LAB_FIXTURE_SUITE").is_ok_and(|s| s == "grade") {
+        &GRADE_TESTS
+    } else {
+        &TESTS
+    };
     if has("--list") {
-        for t in TESTS {
-            if !has("--ignored") || t.ends_with("_ignored") {
+        for t in tests {
+            if !has("--ignored") || t.to_ascii_lowercase().contains("ignored") {
                 println!("{t}: test");
             }
         }
@@ -50,18 +76,39 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_default();
-    if !TESTS.contains(&path.as_str()) {
+    if !tests.contains(&path.as_str()) {
         println!("\nrunning 0 tests");
         summary(0, 0, 0);
         return;
     }
     println!("\nrunning 1 test");
-    match path.rsplit("::").next().unwrap_or_default() {
-        "fixture_passes" => {
+    let name = path
+        .rsplit("::")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let behaviour = ["passes", "fails", "flaky", "sleeps"]
+        .into_iter()
+        .find(|b| name.contains(b))
+        .unwrap_or("ignored");
+    let behaviour = if behaviour == "flaky" {
+        if flaky_run_fails(&name) {
+            "fails"
+        } else {
+            "passes"
+        }
+    } else {
+        behaviour
+    };
+    match behaviour {
+        "passes" => {
             println!("test {path} ... ok");
             summary(1, 0, 0);
         }
-        "fixture_fails" => {
+        "fails" => {
+            if path.starts_with("grade::") {
+                eprintln!("{SEED}");
+            }
             // A real panic on a thread named like libtest's test thread, so
             // the log has exactly the format the runner must parse.
             let name = path.clone();
@@ -74,7 +121,7 @@ fn main() {
             summary(0, 1, 0);
             exit(101);
         }
-        "fixture_sleeps" => {
+        "sleeps" => {
             let me = std::env::current_exe().unwrap();
             let mut child = Command::new(me).arg("--grandchild").spawn().unwrap();
             if let Some(file) = std::env::var_os("LAB_FIXTURE_PIDS") {
@@ -93,4 +140,22 @@ fn main() {
             summary(0, 0, 1);
         }
     }
+}
+
+/// Whether this run of a flaky test fails: every second run does, counted
+/// per test in a file under `LAB_FIXTURE_DIR` (runs of one test are never
+/// at the same time: the grader runs 2B tests one at a time).
+fn flaky_run_fails(name: &str) -> bool {
+    let Some(dir) = std::env::var_os("LAB_FIXTURE_DIR") else {
+        return false;
+    };
+    let counter = std::path::Path::new(&dir).join(format!("{name}.runs"));
+    let runs = std::fs::read_to_string(&counter)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    std::fs::write(&counter, runs.to_string()).unwrap();
+    let odd = runs % 2 == 1;
+    !odd
 }
