@@ -5,6 +5,7 @@
 //! cargo run --release --bin tinykv-lab -- 3b --runs 30
 //! cargo run --release --bin tinykv-lab -- --run '^TestOneSplit3B$' --runs 10 --junit j.xml
 //! cargo run --release --bin tinykv-lab -- grade ../student --projects 2b,3b --runs 3
+//! cargo run --release --bin tinykv-lab -- skeleton ../student --solved 1,2a
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use tinykv_lab::course::cli::{self, PartsArgs, SkeletonArgs};
 use tinykv_lab::discover;
 use tinykv_lab::grade::{self, GradeArgs};
 use tinykv_lab::report;
@@ -42,6 +44,11 @@ enum Command {
     /// projects N times, and score the pass rates (table, JSON, JUnit,
     /// Markdown).
     Grade(GradeArgs),
+    /// Write a student repository from the solution: every marked region
+    /// not released as solved becomes its stub (`todo!("2B: ...")`).
+    Skeleton(SkeletonArgs),
+    /// Write docs/course/PARTS.md, the list of marked student regions.
+    Parts(PartsArgs),
 }
 
 /// The plain run: which tests, how many runs, which reports.
@@ -107,6 +114,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => lab(cli.run),
         Some(Command::Grade(args)) => grade_checkout(&args),
+        Some(Command::Skeleton(args)) => cli::skeleton(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Parts(args)) => cli::parts(&args).map(|current| {
+            if current {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     };
     match result {
         Ok(code) => code,
@@ -321,5 +336,21 @@ mod tests {
         assert!(Cli::try_parse_from(["tinykv-lab", "grade"]).is_err());
         // Run options do not mix with a subcommand.
         assert!(Cli::try_parse_from(["tinykv-lab", "--runs", "2", "grade", "."]).is_err());
+    }
+
+    #[test]
+    fn skeleton_and_parts_parse() {
+        let cli =
+            Cli::try_parse_from(["tinykv-lab", "skeleton", "OUT", "--solved", "1,2a,3B"]).unwrap();
+        let Some(Command::Skeleton(s)) = cli.command else {
+            panic!("not the skeleton subcommand");
+        };
+        assert_eq!(s.out, PathBuf::from("OUT"));
+        assert_eq!(s.solved, [Project::P1, Project::P2a, Project::P3b]);
+        let cli = Cli::try_parse_from(["tinykv-lab", "skeleton", "OUT"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Skeleton(ref s)) if s.solved.is_empty()));
+        assert!(Cli::try_parse_from(["tinykv-lab", "skeleton", "OUT", "--solved", "9z"]).is_err());
+        let cli = Cli::try_parse_from(["tinykv-lab", "parts", "--check"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Parts(ref p)) if p.check));
     }
 }

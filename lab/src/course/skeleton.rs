@@ -86,15 +86,12 @@ pub fn generate(root: &Path, out: &Path, solved: &[Project]) -> Result<Summary> 
             let text = std::fs::read_to_string(&src)
                 .with_context(|| format!("reading {}", src.display()))?;
             let regions = markers::parse(&text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-            for r in markers::flatten(&regions) {
-                if is_solved(solved, &r.tag) {
-                    bump(&mut summary.kept, &r.tag);
-                } else {
-                    bump(&mut summary.stubbed, &r.tag);
-                }
-            }
-            let rendered = markers::render(&text, &|t| is_solved(solved, t))
+            count(&regions, solved, &mut summary);
+            let mut rendered = markers::render(&text, &|t| is_solved(solved, t))
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if has_stub(&regions, solved) {
+                rendered = allow_unused(&rendered);
+            }
             std::fs::write(&dst, rendered)?;
             std::fs::set_permissions(&dst, std::fs::metadata(&src)?.permissions())?;
         } else {
@@ -113,6 +110,62 @@ pub fn generate(root: &Path, out: &Path, solved: &[Project]) -> Result<Summary> 
     summary.kept.sort();
     summary.stubbed.sort();
     Ok(summary)
+}
+
+/// Counts the regions a student sees: a stubbed region, or a solved one
+/// (and, inside it, the same again). Regions inside a stub are gone.
+fn count(regions: &[markers::Region], solved: &[Project], summary: &mut Summary) {
+    for r in regions {
+        if is_solved(solved, &r.tag) {
+            bump(&mut summary.kept, &r.tag);
+            count(&r.inner, solved, summary);
+        } else {
+            bump(&mut summary.stubbed, &r.tag);
+        }
+    }
+}
+
+/// True if any region a student sees in this file is a stub.
+fn has_stub(regions: &[markers::Region], solved: &[Project]) -> bool {
+    regions
+        .iter()
+        .any(|r| !is_solved(solved, &r.tag) || has_stub(&r.inner, solved))
+}
+
+/// The lint allowance a file with stubs gets, after its `//!` docs: stubs
+/// leave the file's helpers, imports and parameters unused, and a first
+/// build with a hundred warnings would hide the ones that matter.
+pub const ALLOW_UNUSED: &str = "\
+// Added by the skeleton: until your code is in, the stubs leave helpers,
+// imports and parameters unused. Delete these lines when you are done here.
+#![allow(dead_code, unused_imports, unused_variables, unused_mut)]
+";
+
+fn allow_unused(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let docs = lines
+        .iter()
+        .take_while(|l| l.starts_with("//!") || l.trim().is_empty())
+        .count();
+    // Keep a blank line between the docs and what follows them.
+    let docs = lines[..docs]
+        .iter()
+        .rposition(|l| l.starts_with("//!"))
+        .map_or(0, |i| i + 1);
+    let mut out: Vec<String> = lines[..docs].iter().map(|l| l.to_string()).collect();
+    if docs > 0 {
+        out.push(String::new());
+    }
+    out.extend(ALLOW_UNUSED.lines().map(str::to_string));
+    if docs == 0 {
+        out.push(String::new());
+    }
+    out.extend(lines[docs..].iter().map(|l| l.to_string()));
+    let mut s = out.join("\n");
+    if text.ends_with('\n') {
+        s.push('\n');
+    }
+    s
 }
 
 /// True if `path` inside the git checkout at `root` is ignored by git (so
@@ -145,6 +198,17 @@ mod tests {
         assert!(is_solved(&[Project::All], "2C"));
         assert!(is_solved(&[Project::P2ab], "2AB"));
         assert!(!is_solved(&[Project::P2ab], "2AA"));
+    }
+
+    #[test]
+    fn the_allowance_goes_after_the_module_docs() {
+        let with_docs = allow_unused("//! Docs.\n//! More.\n\nuse x;\n");
+        assert_eq!(
+            with_docs,
+            format!("//! Docs.\n//! More.\n\n{ALLOW_UNUSED}\nuse x;\n")
+        );
+        let bare = allow_unused("use x;\n");
+        assert_eq!(bare, format!("{ALLOW_UNUSED}\nuse x;\n"));
     }
 
     #[test]
