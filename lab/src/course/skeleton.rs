@@ -9,12 +9,12 @@ use super::markers;
 use super::parts::{self, PARTS_MD};
 use crate::select::Project;
 
-/// Paths of the solution that a student repository leaves out: CI wiring
-/// and the solution's own design and performance write-ups, which describe
-/// how the student parts are done.
-pub const LEFT_OUT: [&str; 5] = [
+/// Paths of the solution that a student repository leaves out: CI wiring,
+/// the solution's performance write-ups (profiles of the student parts as
+/// the solution does them), and the student README's source, which becomes
+/// README.md.
+pub const LEFT_OUT: [&str; 4] = [
     ".ci/",
-    "docs/ARCHITECTURE.md",
     "docs/PERFORMANCE.md",
     "docs/perf/",
     "docs/course/STUDENT_README.md",
@@ -215,7 +215,8 @@ mod tests {
     fn leaves_out_ci_and_solution_docs() {
         assert!(left_out(".ci/run"));
         assert!(left_out("docs/perf/lab.txt"));
-        assert!(left_out("docs/ARCHITECTURE.md"));
+        assert!(left_out("docs/PERFORMANCE.md"));
+        assert!(!left_out("docs/ARCHITECTURE.md"));
         assert!(!left_out("docs/course/project2b.md"));
         assert!(!left_out("raft/src/raft.rs"));
     }
