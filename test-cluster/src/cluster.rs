@@ -501,7 +501,6 @@ pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -
 /// the store ids), with logging set from `cfg.log_level`.
 pub fn new_test_cluster(count: usize, cfg: Config) -> Cluster {
     crate::init_logging(&cfg.log_level);
-    crate::abort_on_store_thread_panic();
     let scheduler_client = Arc::new(MockSchedulerClient::new(0, count as u64 + 1));
     let simulator = Arc::new(NodeSimulator::new(scheduler_client.clone()));
     Cluster::new(count, scheduler_client, simulator, cfg)

@@ -39,29 +39,3 @@ pub fn init_logging(level: &str) {
         });
     }
 }
-
-/// A panic on one of a store's threads would otherwise leave the test
-/// waiting on a dead store; like Go, end the process at once.
-pub fn abort_on_store_thread_panic() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            default(info);
-            let name = std::thread::current().name().unwrap_or("").to_string();
-            const STORE_THREADS: [&str; 7] = [
-                "raft-worker",
-                "store-worker",
-                "tick-driver",
-                "split-check",
-                "snapshot-worker",
-                "raft-gc-worker",
-                "scheduler-worker",
-            ];
-            if STORE_THREADS.contains(&name.as_str()) {
-                eprintln!("panic on store thread {}: aborting", name);
-                std::process::abort();
-            }
-        }));
-    });
-}
