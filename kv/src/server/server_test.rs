@@ -10,7 +10,7 @@ use super::Server;
 use crate::config::Config;
 use crate::storage::standalone_storage::StandaloneStorage;
 use crate::storage::{Modify, Storage};
-use crate::util::engine_util::{CfIterator, CF_DEFAULT, CF_WRITE};
+use crate::util::engine_util::{CF_DEFAULT, CF_WRITE};
 
 /// Go's tests share `/tmp/badger` and run one at a time; ours run in
 /// parallel, so each gets its own directory (removed on drop, like Go's
@@ -275,7 +275,7 @@ fn TestIterWithRawDelete1() {
 
     // The reader (and its iterator) is a snapshot taken before the delete.
     let reader = f.s.reader(&Default::default()).expect("reader");
-    let mut it: CfIterator<'_> = reader.iter_cf(cf);
+    let mut it = reader.iter_cf(cf);
 
     let delete = RawDeleteRequest {
         key: vec![3],
@@ -289,8 +289,7 @@ fn TestIterWithRawDelete1() {
     let mut i = 0;
     it.seek(&[1]);
     while it.valid() {
-        let item = it.item();
-        assert_eq!(expected_keys[i], item.key());
+        assert_eq!(expected_keys[i], it.key());
         i += 1;
         it.next();
     }

@@ -16,8 +16,8 @@ use crate::raftstore::message::Callback;
 use crate::raftstore::message::RaftRouter;
 use crate::raftstore::util::{check_key_in_region, raftstore_err_to_pb_error};
 use crate::storage::{empty_iter, is_user_cf};
-use crate::storage::{Modify, StorageReader};
-use crate::util::engine_util::{CfIterator, DbSnapshot};
+use crate::storage::{DbIterator, Modify, StorageReader};
+use crate::util::engine_util::DbSnapshot;
 
 /// How long a request may wait for the raftstore's answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -146,12 +146,14 @@ impl StorageReader for RegionReader {
         Ok(self.snap.get_cf(cf, key)?)
     }
 
-    fn iter_cf(&self, cf: &str) -> CfIterator<'_> {
+    fn iter_cf(&self, cf: &str) -> Box<dyn DbIterator + '_> {
         if !is_user_cf(cf) {
-            return empty_iter(&self.snap);
+            return Box::new(empty_iter(&self.snap));
         }
-        self.snap
-            .iter_cf_in_range(cf, &self.region.start_key, &self.region.end_key)
+        Box::new(
+            self.snap
+                .iter_cf_in_range(cf, &self.region.start_key, &self.region.end_key),
+        )
     }
 }
 

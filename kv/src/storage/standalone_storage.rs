@@ -6,8 +6,8 @@ use proto::kvrpcpb::Context;
 use rocksdb::DB;
 
 use crate::config::Config;
-use crate::storage::{empty_iter, is_user_cf, Modify, Storage, StorageReader};
-use crate::util::engine_util::{cf_handle, create_db, CfIterator, DbSnapshot};
+use crate::storage::{empty_iter, is_user_cf, DbIterator, Modify, Storage, StorageReader};
+use crate::util::engine_util::{cf_handle, create_db, DbSnapshot};
 
 /// A single-node storage over a RocksDB instance in `<db_path>/kv`.
 pub struct StandaloneStorage {
@@ -94,12 +94,12 @@ impl StorageReader for StandaloneReader {
         // student: end
     }
 
-    fn iter_cf(&self, cf: &str) -> CfIterator<'_> {
+    fn iter_cf(&self, cf: &str) -> Box<dyn DbIterator + '_> {
         // student: begin 1: an iterator over `cf` in key order (an empty one for an unknown column family)
         if !is_user_cf(cf) {
-            return empty_iter(&self.snap);
+            return Box::new(empty_iter(&self.snap));
         }
-        self.snap.iter_cf(cf)
+        Box::new(self.snap.iter_cf(cf))
         // student: end
     }
 }
