@@ -23,6 +23,9 @@ pub enum Error {
     /// response's `region_error`.
     #[error("region error: {}", .0.message)]
     Region(Box<proto::errorpb::Error>),
+    /// A stored lock or write record did not parse.
+    #[error(transparent)]
+    Mvcc(#[from] crate::transaction::mvcc::MvccError),
     #[error("{0}")]
     Other(String),
 }

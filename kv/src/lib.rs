@@ -6,6 +6,7 @@ pub mod error;
 pub mod raftstore;
 pub mod server;
 pub mod storage;
+pub mod transaction;
 pub mod util;
 
 pub use error::{Error, Result};
