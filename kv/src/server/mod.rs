@@ -1,5 +1,5 @@
 //! The TinyKV service (TinyKV's kv/server): the raw key-value API of
-//! project 1 over any [`Storage`].
+//! project 1 and the transactional API of project 4 over any [`Storage`].
 
 pub mod client;
 pub mod raft_server;
@@ -7,6 +7,7 @@ pub mod raw_api;
 pub mod scheduler_client;
 pub mod service;
 pub mod transport;
+pub mod txn_api;
 
 #[cfg(test)]
 mod server_test;
@@ -16,15 +17,21 @@ use std::sync::Arc;
 use proto::errorpb;
 
 use crate::storage::Storage;
+use crate::transaction::latches::Latches;
 
 /// A server answering client requests from its storage.
 pub struct Server {
     storage: Arc<dyn Storage>,
+    /// The latches the transactional commands take (one table per server).
+    pub latches: Latches,
 }
 
 impl Server {
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Server { storage }
+        Server {
+            storage,
+            latches: Latches::new(),
+        }
     }
 
     pub fn storage(&self) -> &Arc<dyn Storage> {

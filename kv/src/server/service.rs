@@ -68,57 +68,78 @@ impl TinyKvService {
             .map(Response::new)
             .map_err(|e| Status::internal(format!("request handler failed: {e}")))
     }
+
+    /// Like `blocking`, for a transactional handler: an error it returns
+    /// (region errors are already in the response) fails the call, as a Go
+    /// handler's returned error does.
+    async fn blocking_txn<Req, Resp>(
+        &self,
+        req: Request<Req>,
+        f: fn(&Server, &Req) -> crate::Result<Resp>,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        let server = self.server.clone();
+        let req = req.into_inner();
+        match tokio::task::spawn_blocking(move || f(&server, &req)).await {
+            Ok(Ok(resp)) => Ok(Response::new(resp)),
+            Ok(Err(e)) => Err(Status::unknown(e.to_string())),
+            Err(e) => Err(Status::internal(format!("request handler failed: {e}"))),
+        }
+    }
 }
 
 fn not_in_this_port<T>(what: &str) -> Result<Response<T>, Status> {
     Err(Status::unimplemented(format!(
-        "{what} belongs to TinyKV's project 4 (transactions) or the coprocessor, which this port does not include"
+        "{what} belongs to TinyKV's coprocessor, which this port does not include"
     )))
 }
 
 #[tonic::async_trait]
 impl TinyKv for TinyKvService {
-    async fn kv_get(&self, _: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        not_in_this_port("KvGet")
+    async fn kv_get(&self, req: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        self.blocking_txn(req, Server::kv_get).await
     }
 
-    async fn kv_scan(&self, _: Request<ScanRequest>) -> Result<Response<ScanResponse>, Status> {
-        not_in_this_port("KvScan")
+    async fn kv_scan(&self, req: Request<ScanRequest>) -> Result<Response<ScanResponse>, Status> {
+        self.blocking_txn(req, Server::kv_scan).await
     }
 
     async fn kv_prewrite(
         &self,
-        _: Request<PrewriteRequest>,
+        req: Request<PrewriteRequest>,
     ) -> Result<Response<PrewriteResponse>, Status> {
-        not_in_this_port("KvPrewrite")
+        self.blocking_txn(req, Server::kv_prewrite).await
     }
 
     async fn kv_commit(
         &self,
-        _: Request<CommitRequest>,
+        req: Request<CommitRequest>,
     ) -> Result<Response<CommitResponse>, Status> {
-        not_in_this_port("KvCommit")
+        self.blocking_txn(req, Server::kv_commit).await
     }
 
     async fn kv_check_txn_status(
         &self,
-        _: Request<CheckTxnStatusRequest>,
+        req: Request<CheckTxnStatusRequest>,
     ) -> Result<Response<CheckTxnStatusResponse>, Status> {
-        not_in_this_port("KvCheckTxnStatus")
+        self.blocking_txn(req, Server::kv_check_txn_status).await
     }
 
     async fn kv_batch_rollback(
         &self,
-        _: Request<BatchRollbackRequest>,
+        req: Request<BatchRollbackRequest>,
     ) -> Result<Response<BatchRollbackResponse>, Status> {
-        not_in_this_port("KvBatchRollback")
+        self.blocking_txn(req, Server::kv_batch_rollback).await
     }
 
     async fn kv_resolve_lock(
         &self,
-        _: Request<ResolveLockRequest>,
+        req: Request<ResolveLockRequest>,
     ) -> Result<Response<ResolveLockResponse>, Status> {
-        not_in_this_port("KvResolveLock")
+        self.blocking_txn(req, Server::kv_resolve_lock).await
     }
 
     async fn raw_get(

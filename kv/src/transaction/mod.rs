@@ -18,3 +18,10 @@
 
 pub mod latches;
 pub mod mvcc;
+
+#[cfg(test)]
+mod commands4b_test;
+#[cfg(test)]
+mod commands4c_test;
+#[cfg(test)]
+mod commands_test;
