@@ -3,13 +3,15 @@
 CARGO       ?= cargo
 TEST        := $(CARGO) test --release
 RAFT        := $(TEST) -p raft --
+# The transaction tests are kv unit tests over an in-memory storage.
+TXN         := $(TEST) -p kv --lib --
 # The raftstore suites run one test per process, one at a time, through the
 # lab runner (which also prints a pass-rate table).
 LAB         := $(CARGO) run --release --bin tinykv-lab --
 P ?= all
 N ?= 1
 
-.PHONY: test lab bench bench-raft project1 project2 project2a project2aa project2ab project2ac project2b project2c project3 project3a project3b
+.PHONY: test lab bench bench-raft project1 project2 project2a project2aa project2ab project2ac project2b project2c project3 project3a project3b project4 project4a project4b project4c
 
 test:
 	$(TEST) --workspace
@@ -57,3 +59,14 @@ project3: project3a project3b
 
 project3b:
 	$(LAB) 3b
+
+project4: project4a project4b project4c
+
+project4a:
+	$(TXN) 4A
+
+project4b:
+	$(TXN) 4B
+
+project4c:
+	$(TXN) 4C

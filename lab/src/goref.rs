@@ -21,7 +21,8 @@ pub fn catalogue() -> impl Iterator<Item = (&'static str, &'static str)> {
 }
 
 /// The catalogue group of a Go test name (`raft`, `raftstore`, `server-1`,
-/// `kv-unit`), if the name is in the catalogue.
+/// `kv-unit`, `txn-unit`, `txn-4a`, `txn-4b`, `txn-4c`), if the name is in
+/// the catalogue.
 pub fn group(name: &str) -> Option<&'static str> {
     catalogue().find(|(n, _)| *n == name).map(|(_, g)| g)
 }
@@ -37,6 +38,9 @@ pub fn package(name: &str) -> &'static str {
         Some("raftstore") => "./kv/test_raftstore",
         Some("server-1") => "./kv/server",
         Some("kv-unit") => "./kv/...",
+        Some("txn-4a") => "./kv/transaction/mvcc",
+        Some("txn-4b" | "txn-4c") => "./kv/transaction",
+        Some("txn-unit") => "./kv/transaction/...",
         _ => "./...",
     }
 }
@@ -93,8 +97,13 @@ mod tests {
     #[test]
     fn catalogue_is_complete() {
         let groups: Vec<&str> = catalogue().map(|(_, g)| g).collect();
-        assert_eq!(groups.len(), 134);
+        assert_eq!(groups.len(), 198);
         assert_eq!(groups.iter().filter(|g| **g == "raftstore").count(), 33);
+        let txn = |group: &str| groups.iter().filter(|g| **g == group).count();
+        assert_eq!(
+            (txn("txn-unit"), txn("txn-4a"), txn("txn-4b"), txn("txn-4c")),
+            (3, 15, 24, 22)
+        );
         assert_eq!(group("TestLeaderElection2AA"), Some("raft"));
         assert_eq!(group("TestRestoreSnapshot2C"), Some("raft"));
         assert_eq!(group("TestOneSnapshot2C"), Some("raftstore"));
@@ -107,6 +116,10 @@ mod tests {
         assert_eq!(package("TestOneSplit3B"), "./kv/test_raftstore");
         assert_eq!(package("TestRawGet1"), "./kv/server");
         assert_eq!(package("TestPeerStorageTerm"), "./kv/...");
+        assert_eq!(package("TestPutLock4A"), "./kv/transaction/mvcc");
+        assert_eq!(package("TestSinglePrewrite4B"), "./kv/transaction");
+        assert_eq!(package("TestScanAll4C"), "./kv/transaction");
+        assert_eq!(package("TestAcquireLatches"), "./kv/transaction/...");
         assert_eq!(package("TestSomethingNew"), "./...");
     }
 

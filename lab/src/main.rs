@@ -54,7 +54,7 @@ enum Command {
 /// The plain run: which tests, how many runs, which reports.
 #[derive(Debug, clap::Args)]
 struct Args {
-    /// Projects to run: 1, 2a, 2aa, 2ab, 2ac, 2b, 2c, 3a, 3b, all
+    /// Projects to run: 1, 2a, 2aa, 2ab, 2ac, 2b, 2c, 3a, 3b, 4a, 4b, 4c, all
     /// (default: all, unless --run is given).
     #[arg(value_name = "PROJECT")]
     projects: Vec<Project>,

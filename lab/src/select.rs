@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use regex::Regex;
 
-/// A TinyKV project, as named by the Go Makefile (`project1` … `project3b`).
+/// A TinyKV project, as named by the Go Makefile (`project1` … `project4c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Project {
     P1,
@@ -22,12 +22,15 @@ pub enum Project {
     P2c,
     P3a,
     P3b,
+    P4a,
+    P4b,
+    P4c,
     All,
 }
 
 impl Project {
     /// Every project, in the order the course teaches them.
-    pub const ALL: [Project; 10] = [
+    pub const ALL: [Project; 13] = [
         Project::P1,
         Project::P2a,
         Project::P2aa,
@@ -37,6 +40,9 @@ impl Project {
         Project::P2c,
         Project::P3a,
         Project::P3b,
+        Project::P4a,
+        Project::P4b,
+        Project::P4c,
         Project::All,
     ];
 
@@ -52,6 +58,9 @@ impl Project {
             Project::P2c => "2c",
             Project::P3a => "3a",
             Project::P3b => "3b",
+            Project::P4a => "4a",
+            Project::P4b => "4b",
+            Project::P4c => "4c",
             Project::All => "all",
         }
     }
@@ -73,6 +82,9 @@ impl Project {
             Project::P2c => r"^Test\w+2C$",
             Project::P3a => r"^Test\w+3A$",
             Project::P3b => r"^Test\w+3B$",
+            Project::P4a => r"^Test\w+4A$",
+            Project::P4b => r"^Test\w+4B$",
+            Project::P4c => r"^Test\w+4C$",
             Project::All => r"^Test[A-Z]",
         }
     }
@@ -213,6 +225,25 @@ mod tests {
         assert!(b.contains(&"TestOneSplit3B"));
         assert!(b.iter().all(|n| n.ends_with("3B")));
         assert_eq!(b.len(), 16);
+    }
+
+    #[test]
+    fn project_4_parts_are_the_txn_suites() {
+        for (p, group, n) in [
+            (Project::P4a, "txn-4a", 15),
+            (Project::P4b, "txn-4b", 24),
+            (Project::P4c, "txn-4c", 22),
+        ] {
+            let want: Vec<&str> = catalogue()
+                .into_iter()
+                .filter(|(_, g)| *g == group)
+                .map(|(n, _)| n)
+                .collect();
+            assert_eq!(selected(p), want, "{p}");
+            assert_eq!(want.len(), n, "{p}");
+        }
+        assert!(selected(Project::All).contains(&"TestScanAll4C"));
+        assert_eq!("project4b".parse::<Project>().unwrap(), Project::P4b);
     }
 
     #[test]

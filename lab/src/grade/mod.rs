@@ -50,7 +50,7 @@ pub struct GradeArgs {
     pub dir: PathBuf,
 
     /// Projects to grade, comma-separated: 1, 2a, 2aa, 2ab, 2ac, 2b, 2c,
-    /// 3a, 3b [default: 1,2a,2b,2c,3a,3b].
+    /// 3a, 3b, 4a, 4b, 4c [default: 1,2a,2b,2c,3a,3b].
     #[arg(long, value_name = "P,P,...", value_delimiter = ',', value_parser = score::parse_graded_project)]
     pub projects: Vec<Project>,
 

@@ -156,7 +156,7 @@ pub fn parse_graded_project(s: &str) -> Result<Project, String> {
     let project: Project = s.parse()?;
     if project == Project::All {
         return Err(format!(
-            "{s:?} is not a project to grade; name the projects (1, 2a, 2aa, 2ab, 2ac, 2b, 2c, 3a, 3b)"
+            "{s:?} is not a project to grade; name the projects (1, 2a, 2aa, 2ab, 2ac, 2b, 2c, 3a, 3b, 4a, 4b, 4c)"
         ));
     }
     Ok(project)
