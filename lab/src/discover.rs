@@ -396,7 +396,14 @@ fn list_raw(binary: &TestBinary, ignored: bool) -> Result<Vec<String>> {
 
 /// The workspace's target directory, where `target/lab/<timestamp>` goes.
 pub fn target_directory() -> Option<PathBuf> {
+    target_directory_of(Path::new("."))
+}
+
+/// The target directory cargo uses for the workspace at `dir` (honouring
+/// `CARGO_TARGET_DIR` and cargo's config).
+pub fn target_directory_of(dir: &Path) -> Option<PathBuf> {
     let out = Command::new(cargo())
+        .current_dir(dir)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .stderr(Stdio::null())
         .output()

@@ -208,7 +208,7 @@ pub fn grade(args: &GradeArgs) -> Result<GradeReport> {
     clear_old_logs(&log_dir);
 
     let (binaries, mut build) = if args.binaries.is_empty() {
-        build_checkout(&dir)?
+        build_and_pin(&dir, &out.join("bin"))?
     } else {
         (
             session::given_binaries(&args.binaries),
@@ -373,6 +373,83 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Builds the checkout and pins the test binaries it will run.
+///
+/// Cargo gives every copy of one workspace the same artifact names (its
+/// hashes take a path package's place relative to the workspace root), so
+/// two trees built with one shared `CARGO_TARGET_DIR` (a solution and a
+/// skeleton, or two students) overwrite each other's test binaries. Graders
+/// therefore build one at a time under a lock in the target directory, and
+/// each links (or copies) its binaries into its own `bin/` before letting
+/// go: the runs that follow use those, whatever is built meanwhile.
+fn build_and_pin(dir: &Path, bin_dir: &Path) -> Result<(Vec<TestBinary>, BuildReport)> {
+    let target = discover::target_directory_of(dir).unwrap_or_else(|| dir.join("target"));
+    fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    let _lock = TargetLock::acquire(&target.join(".tinykv-lab-grade.lock"))?;
+    let (binaries, build) = build_checkout(dir)?;
+    let binaries = pin(binaries, bin_dir)?;
+    Ok((binaries, build))
+}
+
+/// An exclusive `flock` on a file, held until dropped.
+struct TargetLock {
+    _file: fs::File,
+}
+
+impl TargetLock {
+    fn acquire(path: &Path) -> Result<TargetLock> {
+        use std::os::unix::io::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; it is released on close.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            eprintln!(
+                "tinykv-lab grade: another grading holds {}; waiting for it",
+                path.display()
+            );
+            // SAFETY: as above, now blocking.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+                bail!(
+                    "locking {}: {}",
+                    path.display(),
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+        Ok(TargetLock { _file: file })
+    }
+}
+
+/// Hard-links (or, across file systems, copies) each binary into `bin_dir`
+/// and points the binary at its pinned copy. A rebuild replaces a linked
+/// file rather than writing into it, so the pinned copy stays as built.
+fn pin(binaries: Vec<TestBinary>, bin_dir: &Path) -> Result<Vec<TestBinary>> {
+    if bin_dir.exists() {
+        fs::remove_dir_all(bin_dir).with_context(|| format!("clearing {}", bin_dir.display()))?;
+    }
+    fs::create_dir_all(bin_dir).with_context(|| format!("creating {}", bin_dir.display()))?;
+    binaries
+        .into_iter()
+        .map(|mut b| {
+            let name = b
+                .exe
+                .file_name()
+                .context("a test binary without a file name")?;
+            let pinned = bin_dir.join(name);
+            if fs::hard_link(&b.exe, &pinned).is_err() {
+                fs::copy(&b.exe, &pinned)
+                    .with_context(|| format!("copying {}", b.exe.display()))?;
+            }
+            b.exe = pinned;
+            Ok(b)
+        })
+        .collect()
 }
 
 /// Builds the checkout's test binaries: the whole workspace at once, and if
