@@ -127,7 +127,7 @@ fn skeleton_builds_and_grades_as_promised() {
     let student = tmp.path().join("student");
     let out = lab(&["skeleton", student.to_str().unwrap()]);
     assert!(out.status.success());
-    let report = grade(&student, "1,2a,2b,2c,3a,3b");
+    let report = grade(&student, "1,2a,2b,2c,3a,3b,4a,4b,4c");
     assert_eq!(report["total"].as_f64(), Some(0.0));
     assert_stubbed(&report, "1", &[]);
     assert_stubbed(&report, "2a", &[]);
@@ -135,6 +135,9 @@ fn skeleton_builds_and_grades_as_promised() {
     assert_stubbed(&report, "2c", &["2a"]);
     assert_stubbed(&report, "3a", &["2a"]);
     assert_stubbed(&report, "3b", &["2a"]);
+    assert_stubbed(&report, "4a", &[]);
+    assert_stubbed(&report, "4b", &["4a"]);
+    assert_stubbed(&report, "4c", &["4a", "4b"]);
 
     // Released up to 3A: 3B alone is to do. (2B and 2C are left out here
     // for time: they take minutes a test. The same run with them is in the

@@ -32,13 +32,16 @@ pub use score::{ProjectWeights, Weights};
 
 /// The projects graded when `--projects` is not given: the course's
 /// milestones (2a covers 2aa, 2ab and 2ac).
-pub const DEFAULT_PROJECTS: [Project; 6] = [
+pub const DEFAULT_PROJECTS: [Project; 9] = [
     Project::P1,
     Project::P2a,
     Project::P2b,
     Project::P2c,
     Project::P3a,
     Project::P3b,
+    Project::P4a,
+    Project::P4b,
+    Project::P4c,
 ];
 
 /// Grade a checkout: build its tests, run each test of the chosen projects
