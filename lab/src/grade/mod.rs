@@ -391,9 +391,45 @@ fn build_and_pin(dir: &Path, bin_dir: &Path) -> Result<(Vec<TestBinary>, BuildRe
     let target = discover::target_directory_of(dir).unwrap_or_else(|| dir.join("target"));
     fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let _lock = TargetLock::acquire(&target.join(".tinykv-lab-grade.lock"))?;
+    forget_other_copies(dir)?;
     let (binaries, build) = build_checkout(dir)?;
     let binaries = pin(binaries, bin_dir)?;
     Ok((binaries, build))
+}
+
+/// Removes the workspace members' artifacts from the target directory
+/// before a build.
+///
+/// For the same reason as above, cargo judges another copy's artifacts
+/// fresh for this one when they are newer than this tree's files: a
+/// student's checkout older than the solution's last build would be graded
+/// with the solution's binaries. Cleaning the members (never the
+/// dependencies, and not the lab itself, which may be what runs us) makes
+/// the build compile this tree.
+fn forget_other_copies(dir: &Path) -> Result<()> {
+    let members: Vec<String> = match discover::workspace_members(dir) {
+        Ok(members) => members
+            .into_iter()
+            .filter(|m| m.as_str() != LAB_PACKAGE)
+            .collect(),
+        // A manifest cargo cannot read fails the build below, with its error.
+        Err(_) => return Ok(()),
+    };
+    if members.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = std::process::Command::new(discover::cargo());
+    cmd.current_dir(dir).args(["clean", "--release", "--quiet"]);
+    for m in &members {
+        cmd.args(["-p", m]);
+    }
+    let status = cmd
+        .status()
+        .with_context(|| format!("running cargo clean in {}", dir.display()))?;
+    if !status.success() {
+        bail!("cargo clean of the workspace members failed ({status})");
+    }
+    Ok(())
 }
 
 /// An exclusive `flock` on a file, held until dropped.
