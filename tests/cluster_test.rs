@@ -217,3 +217,44 @@ fn test_interrupted_snapshot_apply_is_finished_on_restart() {
     assert!(pending.is_none());
     cluster.shutdown();
 }
+
+// Not a Go test: a command addressed to a peer on another store is refused
+// with errorpb StoreNotMatch (before any leadership check), naming both
+// stores, so a client knows its cached route is stale.
+#[test]
+#[serial]
+fn test_command_for_another_store_is_store_not_match() {
+    use proto::errorpb::StoreNotMatch;
+    use proto::metapb::Peer;
+    use std::time::Duration;
+    use test_cluster::{new_get_cf_cmd, new_request, Simulator};
+
+    let mut cluster = new_test_cluster(1, Config::new_test_config());
+    cluster.start();
+    cluster.must_put(b"k", b"v");
+    let region = cluster.get_region(b"k");
+    let leader = cluster.leader_of_region(region.id).expect("a leader");
+    let mut req = new_request(
+        region.id,
+        region.region_epoch,
+        vec![new_get_cf_cmd("default", b"k")],
+    );
+    req.header.as_mut().unwrap().peer = Some(Peer {
+        id: leader.id,
+        store_id: leader.store_id + 1,
+    });
+    let (resp, _) = cluster
+        .simulator
+        .call_command_on_store(leader.store_id, req, Duration::from_secs(3))
+        .expect("an answer");
+    let err = resp.header.and_then(|h| h.error).expect("an error");
+    assert_eq!(
+        err.store_not_match,
+        Some(StoreNotMatch {
+            request_store_id: leader.store_id + 1,
+            actual_store_id: leader.store_id,
+        }),
+        "{err:?}"
+    );
+    cluster.shutdown();
+}

@@ -93,9 +93,6 @@ pub fn raftstore_err_to_pb_error(e: &RaftstoreError) -> errorpb::Error {
     ret
 }
 
-/// A message that may create a peer on a store that has none for the
-/// region: a vote, or a heartbeat from a leader that knows nothing of it
-/// yet (commit 0).
 /// The snapshot a raft message carries, if it is a MsgSnapshot: such a
 /// message must travel with the snapshot's files.
 pub fn snapshot_of(msg: &proto::raft_serverpb::RaftMessage) -> Option<&proto::eraftpb::Snapshot> {
@@ -105,6 +102,9 @@ pub fn snapshot_of(msg: &proto::raft_serverpb::RaftMessage) -> Option<&proto::er
         .and_then(|m| m.snapshot.as_ref())
 }
 
+/// A message that may create a peer on a store that has none for the
+/// region: a vote, or a heartbeat from a leader that knows nothing of it
+/// yet (commit 0).
 pub fn is_initial_msg(msg: &Message) -> bool {
     let t = msg.msg_type();
     t == MessageType::MsgRequestVote
@@ -232,20 +232,21 @@ pub fn conf_state_from_region(region: &Region) -> ConfState {
     }
 }
 
+/// A command must address a peer on this store; the client learns from
+/// `StoreNotMatch` that its cached leader or region is out of date.
 pub fn check_store_id(req: &RaftCmdRequest, store_id: u64) -> Result<()> {
-    let peer = req
+    let request_store_id = req
         .header
         .as_ref()
         .and_then(|h| h.peer.as_ref())
-        .cloned()
-        .unwrap_or_default();
-    if peer.store_id == store_id {
+        .map_or(0, |p| p.store_id);
+    if request_store_id == store_id {
         Ok(())
     } else {
-        Err(RaftstoreError::other(format!(
-            "store not match {} {}",
-            peer.store_id, store_id
-        )))
+        Err(RaftstoreError::StoreNotMatch {
+            request_store_id,
+            actual_store_id: store_id,
+        })
     }
 }
 
@@ -480,6 +481,39 @@ mod tests {
                 assert!(check_region_epoch(&req, &region, true).is_err());
             }
         }
+    }
+
+    // Not a Go test: a request for a peer on another store is refused with
+    // the typed error, which reaches the client as errorpb StoreNotMatch.
+    #[test]
+    fn test_check_store_id_refuses_another_store() {
+        let req = |store_id| RaftCmdRequest {
+            header: Some(RaftRequestHeader {
+                peer: Some(Peer { id: 3, store_id }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(check_store_id(&req(1), 1), Ok(()));
+        let err = check_store_id(&req(2), 1).unwrap_err();
+        assert_eq!(
+            err,
+            RaftstoreError::StoreNotMatch {
+                request_store_id: 2,
+                actual_store_id: 1,
+            }
+        );
+        let pb = raftstore_err_to_pb_error(&err).store_not_match.unwrap();
+        assert_eq!((pb.request_store_id, pb.actual_store_id), (2, 1));
+        // No peer in the header: store 0, which is nobody's.
+        let err = check_store_id(&RaftCmdRequest::default(), 1).unwrap_err();
+        assert!(matches!(
+            err,
+            RaftstoreError::StoreNotMatch {
+                request_store_id: 0,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -1,0 +1,119 @@
+//! Not a Go test: over gRPC, a request whose context names a peer on
+//! another store is answered with the region error `store_not_match`. One
+//! store in this process (a raft server over a mock scheduler), a tonic
+//! client on loopback; about a second.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kv::config::Config;
+use kv::raftstore::message::RaftRouter;
+use kv::raftstore::scheduler_client::SchedulerClient;
+use kv::server::raft_server::RaftServer;
+use kv::server::service::TinyKvService;
+use kv::server::Server;
+use kv::storage::raft_storage::RaftStorage;
+use kv::storage::Storage;
+use proto::errorpb::StoreNotMatch;
+use proto::kvrpcpb::{Context, RawGetRequest};
+use proto::metapb::Peer;
+use proto::tinykvpb::tiny_kv_client::TinyKvClient;
+use proto::tinykvpb::tiny_kv_server::TinyKvServer;
+use scheduler_mock::MockSchedulerClient;
+use tonic::transport::server::TcpIncoming;
+
+#[test]
+fn raw_get_for_a_peer_on_another_store_is_store_not_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conf = Config::new_test_config();
+    conf.db_path = dir.path().to_string_lossy().into_owned();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = Arc::new(MockSchedulerClient::new(1, 1));
+    let scheduler: Arc<dyn SchedulerClient> = mock.clone();
+    let mut server = RaftServer::start(conf, scheduler, rt.handle().clone()).unwrap();
+    let store_id = server.store_id();
+    let router: Arc<dyn RaftRouter> = Arc::new(server.router.clone());
+    let storage: Arc<dyn Storage> = Arc::new(RaftStorage::new(router.clone()));
+    let service = TinyKvService::with_raftstore(
+        Arc::new(Server::new(storage)),
+        router,
+        server.snap_mgr.clone(),
+    );
+
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TinyKvServer::new(service))
+                .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
+                    let _ = stop_rx.await;
+                }),
+        );
+        let mut client = TinyKvClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+
+        // The scheduler knows the region once its leader reports it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let region = loop {
+            if let Ok((Some(region), _)) = mock.get_region(b"") {
+                break region;
+            }
+            assert!(Instant::now() < deadline, "the region was never reported");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let peer = *region.peers.first().expect("its peer on this store");
+        assert_eq!(peer.store_id, store_id);
+        let request = |store_id| RawGetRequest {
+            context: Some(Context {
+                region_id: region.id,
+                region_epoch: region.region_epoch,
+                peer: Some(Peer {
+                    id: peer.id,
+                    store_id,
+                }),
+                ..Default::default()
+            }),
+            key: b"k".to_vec(),
+            cf: "default".into(),
+        };
+
+        let resp = client
+            .raw_get(request(store_id + 1))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            resp.region_error.and_then(|e| e.store_not_match),
+            Some(StoreNotMatch {
+                request_store_id: store_id + 1,
+                actual_store_id: store_id,
+            })
+        );
+
+        // The same request for this store is served.
+        loop {
+            let resp = client
+                .raw_get(request(store_id))
+                .await
+                .unwrap()
+                .into_inner();
+            if resp.region_error.is_none() {
+                assert!(resp.error.is_empty() && resp.not_found, "{resp:?}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "never served: {resp:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        let _ = stop_tx.send(());
+        let _ = serving.await;
+    });
+    server.stop();
+}
