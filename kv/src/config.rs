@@ -20,6 +20,8 @@ pub enum ConfigError {
     ZeroHeartbeatTick,
     #[error("election tick must be greater than heartbeat tick")]
     ElectionTickNotAboveHeartbeat,
+    #[error("raft max inflight msgs must be greater than 0")]
+    ZeroMaxInflightMsgs,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,12 @@ pub struct Config {
     pub raft_heartbeat_ticks: usize,
     /// Base election timeout in ticks (randomised to `[n, 2n)` by raft).
     pub raft_election_timeout_ticks: usize,
+    /// Flow control of a leader's appends (not in Go, whose raft sends a
+    /// follower its whole missing log at once): at most this many bytes of
+    /// entries in one append...
+    pub raft_max_size_per_msg: u64,
+    /// ...and at most this many appends in flight to one follower.
+    pub raft_max_inflight_msgs: usize,
 
     /// How often a leader considers compacting its raft log.
     pub raft_log_gc_tick_interval: Duration,
@@ -93,6 +101,8 @@ impl Config {
             raft_base_tick_interval: Duration::from_secs(1),
             raft_heartbeat_ticks: 2,
             raft_election_timeout_ticks: 10,
+            raft_max_size_per_msg: MB,
+            raft_max_inflight_msgs: 256,
             raft_log_gc_tick_interval: Duration::from_secs(10),
             // Assuming entries of about 1 KiB.
             raft_log_gc_count_limit: 128_000,
@@ -117,6 +127,8 @@ impl Config {
             raft_base_tick_interval: Duration::from_millis(50),
             raft_heartbeat_ticks: 2,
             raft_election_timeout_ticks: 10,
+            raft_max_size_per_msg: MB,
+            raft_max_inflight_msgs: 256,
             raft_log_gc_tick_interval: Duration::from_millis(50),
             raft_log_gc_count_limit: 128_000,
             split_region_check_tick_interval: Duration::from_millis(100),
@@ -145,6 +157,9 @@ impl Config {
         if self.raft_election_timeout_ticks <= self.raft_heartbeat_ticks {
             return Err(ConfigError::ElectionTickNotAboveHeartbeat);
         }
+        if self.raft_max_inflight_msgs == 0 {
+            return Err(ConfigError::ZeroMaxInflightMsgs);
+        }
         Ok(())
     }
 }
@@ -164,6 +179,10 @@ mod tests {
         assert_eq!(
             (d.raft_heartbeat_ticks, d.raft_election_timeout_ticks),
             (2, 10)
+        );
+        assert_eq!(
+            (d.raft_max_size_per_msg, d.raft_max_inflight_msgs),
+            (MB, 256)
         );
         assert_eq!(d.raft_log_gc_tick_interval, Duration::from_secs(10));
         assert_eq!(d.raft_log_gc_count_limit, 128_000);
@@ -188,6 +207,10 @@ mod tests {
         assert_eq!(
             (t.raft_heartbeat_ticks, t.raft_election_timeout_ticks),
             (2, 10)
+        );
+        assert_eq!(
+            (t.raft_max_size_per_msg, t.raft_max_inflight_msgs),
+            (MB, 256)
         );
         assert_eq!(t.raft_log_gc_tick_interval, Duration::from_millis(50));
         assert_eq!(t.raft_log_gc_count_limit, 128_000);
@@ -238,5 +261,7 @@ mod tests {
         );
         c.raft_election_timeout_ticks = 20;
         assert_eq!(c.validate(), Ok(()));
+        c.raft_max_inflight_msgs = 0;
+        assert_eq!(c.validate(), Err(ConfigError::ZeroMaxInflightMsgs));
     }
 }

@@ -120,6 +120,8 @@ impl Peer {
             id: meta_peer.id,
             election_tick: cfg.raft_election_timeout_ticks,
             heartbeat_tick: cfg.raft_heartbeat_ticks,
+            max_size_per_msg: cfg.raft_max_size_per_msg,
+            max_inflight_msgs: cfg.raft_max_inflight_msgs,
             applied: ps.applied_index(),
             // Different incarnations of a peer draw different timeouts.
             seed: meta_peer.id ^ region_id.rotate_left(32) ^ ps.raft_state.last_index,
