@@ -31,6 +31,7 @@ impl Net {
                 heartbeat_tick: 1,
                 applied: 0,
                 seed: id,
+                ..Default::default()
             };
             nodes.push(RawNode::new(&cfg, storage.clone()).expect("raw node"));
             storages.push(storage);

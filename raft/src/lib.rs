@@ -27,7 +27,9 @@
 //! ```
 
 pub mod errors;
+pub mod inflights;
 pub mod log;
+pub mod progress;
 pub mod raft;
 pub mod rawnode;
 pub mod storage;
@@ -36,11 +38,15 @@ pub mod util;
 pub use proto::eraftpb;
 
 pub use crate::errors::{Error, Result, StorageError};
+pub use crate::inflights::Inflights;
 pub use crate::log::RaftLog;
-pub use crate::raft::{Config, Progress, Raft, StateType, NONE};
+pub use crate::progress::{Progress, ProgressState};
+pub use crate::raft::{Config, Raft, StateType, NONE};
 pub use crate::rawnode::{RawNode, Ready, SoftState};
 pub use crate::storage::{MemoryStorage, Storage};
 
+#[cfg(test)]
+mod flow_control_test;
 #[cfg(test)]
 mod raft_paper_test;
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //!                             log entries
 //! ```
 
+use prost::Message as _;
+
 use crate::eraftpb::{Entry, Snapshot};
 use crate::errors::{Result, StorageError};
 use crate::storage::Storage;
@@ -165,13 +167,24 @@ impl<T: Storage> RaftLog<T> {
         // student: end
     }
 
-    /// Entries from `lo` to the end, or `Compacted` if `lo` is gone.
-    pub fn entries_from(&self, lo: u64) -> Result<Vec<Entry>> {
-        // student: begin 2AB: the entries from `lo` on, or Compacted
+    /// Entries from `lo` on, as many as fit in `max_size` bytes (encoded)
+    /// but at least one; or `Compacted` if `lo` is gone.
+    pub fn entries_from(&self, lo: u64, max_size: u64) -> Result<Vec<Entry>> {
+        // student: begin 2AB: the entries from `lo` on, at most `max_size` bytes of them (but at least one), or Compacted
         if lo < self.first_index {
             return Err(StorageError::Compacted.into());
         }
-        Ok(self.slice(lo, self.last_index() + 1).to_vec())
+        let ents = self.slice(lo, self.last_index() + 1);
+        let mut size = 0u64;
+        let mut n = 0;
+        for e in ents {
+            size += e.encoded_len() as u64;
+            if n > 0 && size > max_size {
+                break;
+            }
+            n += 1;
+        }
+        Ok(ents[..n].to_vec())
         // student: end
     }
 

@@ -14,6 +14,7 @@ use crate::eraftpb::{
 };
 use crate::errors::{Error, Result, StorageError};
 use crate::log::RaftLog;
+use crate::progress::{Progress, ProgressState};
 use crate::rawnode::SoftState;
 use crate::storage::Storage;
 
@@ -41,7 +42,7 @@ impl fmt::Display for StateType {
 }
 
 /// Parameters of one raft node.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// This node's id; must not be [`NONE`].
     pub id: u64,
@@ -60,6 +61,32 @@ pub struct Config {
     /// derives one from `id`, which keeps runs reproducible; an embedding
     /// that wants different timeouts per incarnation passes its own.
     pub seed: u64,
+    /// The most bytes of entries one append carries (their encoded size).
+    /// An append always carries at least one entry, however large.
+    pub max_size_per_msg: u64,
+    /// The most appends in flight to a replicating follower before the
+    /// leader waits for acknowledgements (see [`Progress`]).
+    pub max_inflight_msgs: usize,
+}
+
+/// Default [`Config::max_size_per_msg`]: 1 MiB.
+pub const DEFAULT_MAX_SIZE_PER_MSG: u64 = 1024 * 1024;
+/// Default [`Config::max_inflight_msgs`].
+pub const DEFAULT_MAX_INFLIGHT_MSGS: usize = 256;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            id: NONE,
+            peers: Vec::new(),
+            election_tick: 0,
+            heartbeat_tick: 0,
+            applied: 0,
+            seed: 0,
+            max_size_per_msg: DEFAULT_MAX_SIZE_PER_MSG,
+            max_inflight_msgs: DEFAULT_MAX_INFLIGHT_MSGS,
+        }
+    }
 }
 
 impl Config {
@@ -77,17 +104,13 @@ impl Config {
                 "election tick must be greater than heartbeat tick".into(),
             ));
         }
+        if self.max_inflight_msgs == 0 {
+            return Err(Error::ConfigInvalid(
+                "max inflight messages must be greater than 0".into(),
+            ));
+        }
         Ok(())
     }
-}
-
-/// A leader's view of one follower's log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Progress {
-    /// Highest index known to be replicated on the follower.
-    pub matched: u64,
-    /// Index of the next entry to send.
-    pub next: u64,
 }
 
 /// SplitMix64: small, fast and good enough to spread election timeouts.
@@ -131,6 +154,10 @@ pub struct Raft<T: Storage> {
     /// Index of the latest conf change in the log. A new one is accepted
     /// only once this has been applied.
     pub pending_conf_index: u64,
+    /// [`Config::max_size_per_msg`].
+    pub max_size_per_msg: u64,
+    /// [`Config::max_inflight_msgs`]: the window of every follower.
+    pub max_inflight_msgs: usize,
     randomized_election_timeout: usize,
     rng: Rng,
 }
@@ -171,13 +198,15 @@ impl<T: Storage> Raft<T> {
             election_elapsed: 0,
             lead_transferee: NONE,
             pending_conf_index: 0,
+            max_size_per_msg: c.max_size_per_msg,
+            max_inflight_msgs: c.max_inflight_msgs,
             randomized_election_timeout: c.election_tick,
             rng: Rng(seed),
             raft_log,
         };
         let next = r.raft_log.last_index() + 1;
         for id in peers {
-            r.prs.insert(id, Progress { matched: 0, next });
+            r.prs.insert(id, Progress::new(next, c.max_inflight_msgs));
         }
         if hs != HardState::default() {
             r.term = hs.term;
@@ -236,34 +265,58 @@ impl<T: Storage> Raft<T> {
         }
     }
 
-    /// Sends `to` the entries it lacks, or a snapshot when they have been
-    /// compacted away. Returns false if nothing could be sent (unknown peer,
-    /// or a snapshot still being generated).
+    /// Sends `to` the entries it lacks (at most
+    /// [`max_size_per_msg`](Config::max_size_per_msg) bytes of them), or a
+    /// snapshot when they have been compacted away; with nothing to send, an
+    /// empty append that carries the commit index. Returns false if nothing
+    /// was sent: unknown peer, its progress paused (a probe unanswered, the
+    /// window full, a snapshot on its way), or a snapshot still being
+    /// generated.
     pub fn send_append(&mut self, to: u64) -> bool {
-        // student: begin 2AB: send `to` the entries from its next index (with the previous index, its term and the commit); if they are compacted, send a snapshot
-        let Some(pr) = self.prs.get(&to).copied() else {
+        // student: begin 2AB: send `to` the entries from its next index (with the previous index, its term and the commit), even none (the commit alone); if they are compacted, send a snapshot
+        self.maybe_send_append(to, true)
+        // student: end
+    }
+
+    /// [`send_append`](Self::send_append), but with `send_if_empty` false
+    /// only when there are entries to send: what a leader loops on to fill a
+    /// follower's window.
+    fn maybe_send_append(&mut self, to: u64, send_if_empty: bool) -> bool {
+        // student: begin 2AB: unless `to`'s progress is paused, send it the entries from its next index, at most max_size_per_msg bytes (or a snapshot when compacted), and record the send in its progress
+        let Some(pr) = self.prs.get(&to) else {
             return false;
         };
-        let prev_index = pr.next - 1;
+        if pr.is_paused() {
+            return false;
+        }
+        let next = pr.next;
+        let prev_index = next - 1;
         let (prev_term, entries) = match (
             self.raft_log.term(prev_index),
-            self.raft_log.entries_from(pr.next),
+            self.raft_log.entries_from(next, self.max_size_per_msg),
         ) {
             (Ok(t), Ok(ents)) => (t, ents),
             _ => return self.send_snapshot(to),
         };
+        if entries.is_empty() && !send_if_empty {
+            return false;
+        }
+        let last = entries.last().map(|e| e.index);
         let mut m = Self::message(to, MessageType::MsgAppend);
         m.index = prev_index;
         m.log_term = prev_term;
         m.entries = entries;
         m.commit = self.raft_log.committed;
         self.send(m);
+        if let Some(pr) = self.prs.get_mut(&to) {
+            pr.sent_append(last);
+        }
         true
         // student: end
     }
 
     fn send_snapshot(&mut self, to: u64) -> bool {
-        // student: begin 2C: send `to` the storage's snapshot (or a newer pending one) and move its next past it; false while the snapshot is being generated
+        // student: begin 2C: send `to` the storage's snapshot (or a newer pending one) and mark its progress as snapshotting; false while the snapshot is being generated
         // A snapshot still being built, or one that failed, is retried on a
         // later round (the next heartbeat response or append rejection).
         let snap = match self.raft_log.storage.snapshot() {
@@ -287,7 +340,7 @@ impl<T: Storage> Raft<T> {
         m.snapshot = Some(snap);
         self.send(m);
         if let Some(pr) = self.prs.get_mut(&to) {
-            pr.next = index + 1;
+            pr.become_snapshot(index);
         }
         true
         // student: end
@@ -419,10 +472,7 @@ impl<T: Storage> Raft<T> {
         self.lead = self.id;
         let last = self.raft_log.last_index();
         for pr in self.prs.values_mut() {
-            *pr = Progress {
-                matched: 0,
-                next: last + 1,
-            };
+            *pr = Progress::new(last + 1, self.max_inflight_msgs);
         }
         // student: begin 3A: a conf change appended but not yet applied is still pending
         // A conf change the previous leader appended but nobody applied yet
@@ -436,8 +486,9 @@ impl<T: Storage> Raft<T> {
             .map_or(0, |e| e.index);
         // student: stub
         // student: end
+        // Announcing the entry is the job of the step that won the election:
+        // each follower's first append is its probe.
         self.append_entries(vec![Entry::default()]);
-        self.bcast_append();
         self.maybe_commit();
         // student: end
     }
@@ -630,6 +681,7 @@ impl<T: Storage> Raft<T> {
                 let rejected = self.votes.len() - granted;
                 if granted >= self.quorum() {
                     self.become_leader();
+                    self.bcast_append();
                 } else if rejected >= self.quorum() {
                     self.become_follower(self.term, NONE);
                 }
@@ -646,15 +698,7 @@ impl<T: Storage> Raft<T> {
             MessageType::MsgBeat => self.bcast_heartbeat(),
             MessageType::MsgPropose => self.propose(m.entries)?,
             MessageType::MsgAppendResponse => self.handle_append_response(m),
-            MessageType::MsgHeartbeatResponse => {
-                let lagging = self
-                    .prs
-                    .get(&m.from)
-                    .is_some_and(|p| p.matched < self.raft_log.last_index());
-                if lagging {
-                    self.send_append(m.from);
-                }
-            }
+            MessageType::MsgHeartbeatResponse => self.handle_heartbeat_response(m.from),
             // student: begin 3A: a leader handles MsgTransferLeader
             MessageType::MsgTransferLeader => self.handle_transfer_leader(m.from),
             // student: stub
@@ -662,6 +706,40 @@ impl<T: Storage> Raft<T> {
             _ => {}
         }
         Ok(())
+        // student: end
+    }
+
+    /// A follower answered a heartbeat, so it is reachable: a probe that got
+    /// no answer is sent again, a full window makes room for one append (its
+    /// acknowledgements may have been lost), a snapshot never acknowledged
+    /// over an election timeout of heartbeats is given up. A follower that
+    /// lags behind our log is then sent what it lacks.
+    fn handle_heartbeat_response(&mut self, from: u64) {
+        // student: begin 2AB: unpause `from`'s progress (an unanswered probe, a full window) and send it an append if it lags behind our log
+        let last = self.raft_log.last_index();
+        let Some(pr) = self.prs.get_mut(&from) else {
+            return;
+        };
+        match pr.state {
+            ProgressState::Probe => pr.probe_sent = false,
+            ProgressState::Replicate => {
+                if pr.inflights.full() {
+                    pr.inflights.free_first_one();
+                }
+            }
+            ProgressState::Snapshot => {
+                // student: begin 2C: a snapshot not acknowledged over an election timeout of heartbeats is lost: probe again
+                pr.snapshot_heartbeats += 1;
+                if pr.snapshot_heartbeats * self.heartbeat_timeout >= self.election_timeout {
+                    pr.become_probe();
+                }
+                // student: stub
+                // student: end
+            }
+        }
+        if pr.matched < last {
+            self.send_append(from);
+        }
         // student: end
     }
 
@@ -697,30 +775,43 @@ impl<T: Storage> Raft<T> {
 
     fn handle_append_response(&mut self, m: Message) {
         // student: begin 2AB: on rejection retry from the follower's hint; on success advance its progress and the commit index
+        let first_index = self.raft_log.first_index();
         let Some(pr) = self.prs.get_mut(&m.from) else {
             return;
         };
         if m.reject {
             // `m.index` is the follower's hint: the last index at which its
-            // log may still agree with ours.
-            let next = (m.index + 1)
-                .min(pr.next.saturating_sub(1))
-                .max(pr.matched + 1);
-            if next < pr.next {
-                pr.next = next;
+            // log may still agree with ours. A stale rejection changes
+            // nothing.
+            if pr.maybe_decr_to(m.index) {
                 self.send_append(m.from);
             }
             return;
         }
-        if m.index > pr.matched {
-            pr.matched = m.index;
-            pr.next = pr.next.max(m.index + 1);
-            let matched = pr.matched;
+        let was_paused = pr.is_paused();
+        if pr.maybe_update(m.index) {
+            match pr.state {
+                // The follower's log agrees with ours up to `matched`.
+                ProgressState::Probe => pr.become_replicate(),
+                ProgressState::Replicate => pr.inflights.free_to(m.index),
+                // student: begin 2C: a follower that installed the snapshot, or that the log can serve again, goes back to replicating
+                ProgressState::Snapshot
+                    if pr.matched >= pr.pending_snapshot || pr.matched + 1 >= first_index =>
+                {
+                    pr.become_replicate()
+                }
+                // student: stub
+                // student: end
+                ProgressState::Snapshot => {}
+            }
             if self.maybe_commit() {
                 self.bcast_append();
-            } else if matched < self.raft_log.last_index() {
+            } else if was_paused {
+                // Nothing went out while it was paused: tell it our commit.
                 self.send_append(m.from);
             }
+            // The window may have room for several appends now.
+            while self.maybe_send_append(m.from, false) {}
         }
         // student: begin 3A: once the transferee has caught up, tell it to campaign (MsgTimeoutNow)
         if m.from == self.lead_transferee
@@ -842,13 +933,8 @@ impl<T: Storage> Raft<T> {
         let cs: ConfState = meta.conf_state.clone().unwrap_or_default();
         self.prs.clear();
         for id in cs.nodes {
-            self.prs.insert(
-                id,
-                Progress {
-                    matched: 0,
-                    next: meta.index + 1,
-                },
-            );
+            self.prs
+                .insert(id, Progress::new(meta.index + 1, self.max_inflight_msgs));
         }
         self.raft_log.restore(snap);
         resp.index = self.raft_log.last_index();
@@ -860,7 +946,10 @@ impl<T: Storage> Raft<T> {
     pub fn add_node(&mut self, id: u64) {
         // student: begin 3A: add `id` to the members with fresh progress
         let next = self.raft_log.last_index() + 1;
-        self.prs.entry(id).or_insert(Progress { matched: 0, next });
+        let window = self.max_inflight_msgs;
+        self.prs
+            .entry(id)
+            .or_insert_with(|| Progress::new(next, window));
         // student: end
     }
 

@@ -79,7 +79,7 @@ fn TestProgressLeader2AB() {
 
     let prop_msg = prop(1, 1, b"foo");
     for i in 0..5 {
-        let pr = r.prs[&r.id];
+        let pr = &r.prs[&r.id];
         assert!(
             pr.matched == i + 1 && pr.next == pr.matched + 1,
             "unexpected progress {:?}",
@@ -879,7 +879,7 @@ fn TestLeaderIncreaseNext2AB() {
 
     nt.send(vec![prop(1, 1, b"somedata")]);
 
-    let p = nt.raft(1).prs[&2];
+    let p = &nt.raft(1).prs[&2];
     assert_eq!(p.next, wnext, "next");
 }
 

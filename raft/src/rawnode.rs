@@ -7,7 +7,8 @@ use crate::eraftpb::{
     ConfChange, ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot,
 };
 use crate::errors::{Error, Result};
-use crate::raft::{Config, Progress, Raft, StateType};
+use crate::progress::Progress;
+use crate::raft::{Config, Raft, StateType};
 use crate::storage::Storage;
 use crate::util::{is_local_msg, is_response_msg};
 
