@@ -132,6 +132,7 @@ fn generic_test(
     let mut cluster = new_test_cluster(nservers, cfg.clone());
     cluster.start();
     let cluster = Arc::new(cluster);
+    let _shutdown = cluster.shutdown_guard();
     let rand = Arc::new(Rand::new());
 
     let election_timeout = cfg.raft_base_tick_interval * cfg.raft_election_timeout_ticks as u32;
@@ -222,7 +223,9 @@ fn generic_test(
             thread::sleep(election_timeout);
         }
         for c in clients {
-            c.join().expect("a client failed");
+            if let Err(payload) = c.join() {
+                panic!("a client failed: {}", panics::message(payload.as_ref()));
+            }
         }
         let puts: u64 = counts.iter().map(|c| c.load(Ordering::SeqCst)).sum();
         eprintln!(
@@ -303,7 +306,6 @@ fn generic_test(
             t_log.elapsed().as_secs_f64()
         );
     }
-    cluster.shutdown();
 }
 
 #[test]

@@ -135,6 +135,11 @@ impl Cluster {
 
     /// Stops every store and removes the data directories.
     pub fn shutdown(&self) {
+        // A store thread that died after the test's last wait still fails
+        // the test (as a panicking goroutine ends a Go test wherever it is);
+        // checked before stopping the stores, whose own shutdown is no news.
+        // If this panics, dropping the cluster calls here again to clean up.
+        crate::panics::check();
         let mut done = self.shut_down.lock().unwrap();
         if *done {
             return;
@@ -228,6 +233,8 @@ impl Cluster {
         let region_id = req.header.as_ref().map_or(0, |h| h.region_id);
         let mut leader = self.leader_of_region(region_id);
         loop {
+            // A dead store thread, not this loop's timeout, is the news.
+            crate::panics::check();
             if start.elapsed() > timeout {
                 return None;
             }
@@ -279,6 +286,8 @@ impl Cluster {
 
     /// The region holding `key` per the scheduler, waiting up to ~2 s.
     pub fn get_region(&self, key: &[u8]) -> Region {
+        // A store that died is why a test would find the region wrong.
+        crate::panics::check();
         for _ in 0..100 {
             if let Ok((Some(region), _)) = self.scheduler_client.get_region(key) {
                 return region;
@@ -456,6 +465,25 @@ impl Cluster {
             sleep_ms(10);
         }
         panic!("have peer: {:?} in region {}", peer, region_id);
+    }
+}
+
+/// Shuts a shared cluster down when dropped, so that a test that fails
+/// while other threads still hold the cluster (clients, a chaos thread)
+/// leaves no store running and no directory behind.
+pub struct ShutdownGuard(Arc<Cluster>);
+
+impl Cluster {
+    /// A guard that shuts this cluster down when it goes out of scope,
+    /// whether the test returns or fails.
+    pub fn shutdown_guard(self: &Arc<Self>) -> ShutdownGuard {
+        ShutdownGuard(self.clone())
+    }
+}
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        self.0.shutdown();
     }
 }
 

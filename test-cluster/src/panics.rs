@@ -10,6 +10,7 @@
 //!
 //! [`sleep_ms`]: crate::utils::sleep_ms
 
+use std::any::Any;
 use std::sync::{Mutex, Once};
 
 /// The threads a store runs (kv's raftstore and its workers).
@@ -32,24 +33,21 @@ pub fn watch() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            previous(info);
+            // Recorded before the usual report, whose backtrace can take
+            // long enough to print that the test would meet a symptom of
+            // the dead thread before learning of its death.
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("");
-            if !STORE_THREADS.contains(&name) {
-                return;
+            if STORE_THREADS.contains(&name) {
+                let message = message(info.payload());
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                let mut first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
+                first.get_or_insert(format!("thread '{name}' panicked{location}: {message}"));
             }
-            let message = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(no message)".to_string());
-            let location = info
-                .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            let mut first = FIRST.lock().unwrap_or_else(|e| e.into_inner());
-            first.get_or_insert(format!("thread '{name}' panicked{location}: {message}"));
+            previous(info);
         }));
     });
     *FIRST.lock().unwrap_or_else(|e| e.into_inner()) = None;
@@ -65,4 +63,14 @@ pub fn check() {
     if let Some(first) = first {
         panic!("a store thread panicked: {first}");
     }
+}
+
+/// The text of a panic's payload (what `panic!` was given), for a test
+/// that reports a panic it caught, e.g. from a joined thread.
+pub fn message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
 }
