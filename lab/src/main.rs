@@ -253,6 +253,9 @@ fn lab(args: Args) -> Result<ExitCode> {
     if runner::stop_requested() {
         println!("interrupted: runs not started were skipped");
     }
+    if let Some(cpu) = report::total_cpu_secs(&records) {
+        println!("CPU: {cpu:.1} s (user + system) over all runs");
+    }
     println!("{}", report::total_line(&records));
 
     let (_, failed) = report::totals(&records);

@@ -32,6 +32,8 @@ pub struct Summary {
     pub max: f64,
     /// The largest peak RSS of any run, in MiB; `None` if none was measured.
     pub peak_rss_mib: Option<f64>,
+    /// The median CPU seconds (user + system) of the runs that measured it.
+    pub median_cpu_secs: Option<f64>,
     /// The failure line of the lowest-numbered failed run.
     pub first_failure: Option<String>,
 }
@@ -56,6 +58,8 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
             runs.sort_by_key(|r| r.run);
             let mut secs: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
             secs.sort_by(f64::total_cmp);
+            let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.cpu_secs).collect();
+            cpu.sort_by(f64::total_cmp);
             let passed = runs.iter().filter(|r| r.passed()).count() as u32;
             Summary {
                 name: name.to_string(),
@@ -69,6 +73,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                     .filter_map(|r| r.max_rss_kib)
                     .max()
                     .map(|kib| kib as f64 / 1024.0),
+                median_cpu_secs: (!cpu.is_empty()).then(|| median(&cpu)),
                 first_failure: runs
                     .iter()
                     .find(|r| !r.passed())
@@ -99,6 +104,12 @@ pub fn total_line(records: &[RunRecord]) -> String {
     format!("{passed} passed, {failed} failed")
 }
 
+/// CPU seconds of all runs that measured it, or `None` if none did.
+pub fn total_cpu_secs(records: &[RunRecord]) -> Option<f64> {
+    let cpu: Vec<f64> = records.iter().filter_map(|r| r.cpu_secs).collect();
+    (!cpu.is_empty()).then(|| cpu.iter().sum())
+}
+
 /// `s` cut to `width` characters, the last one `…` if cut.
 pub fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
@@ -120,6 +131,7 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
         "FAILED",
         "MEDIAN s",
         "MAX s",
+        "CPU s",
         "PEAK RSS MiB",
     ];
     if go.is_some() {
@@ -141,6 +153,9 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
             row.failed.to_string(),
             format!("{:.2}", row.median),
             format!("{:.2}", row.max),
+            row.median_cpu_secs
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_else(|| "-".to_string()),
             row.peak_rss_mib
                 .map(|m| format!("{m:.1}"))
                 .unwrap_or_else(|| "-".to_string()),
@@ -345,6 +360,7 @@ mod tests {
             failure: failure.map(str::to_string),
             log: None,
             max_rss_kib: Some(1024 * run as u64),
+            cpu_secs: Some(run as f64),
         }
     }
 
@@ -382,6 +398,7 @@ mod tests {
         assert_eq!(s[1].max, 600.0);
         assert_eq!(s[1].first_failure.as_deref(), Some("timed out after 600s"));
         assert_eq!(s[1].peak_rss_mib, Some(3.0));
+        assert_eq!(s[1].median_cpu_secs, Some(2.0));
     }
 
     #[test]
@@ -395,9 +412,9 @@ mod tests {
     fn table_layout() {
         let table = format_table(&summarize(&sample()), None);
         let expected = "\
-TEST                   RUNS  PASSED  FAILED  MEDIAN s   MAX s  PEAK RSS MiB  FIRST FAILURE
-TestLeaderElection2AA     2       2       0      0.03    0.04           2.0
-TestOneSplit3B            3       1       2     12.00  600.00           3.0  timed out after 600s
+TEST                   RUNS  PASSED  FAILED  MEDIAN s   MAX s  CPU s  PEAK RSS MiB  FIRST FAILURE
+TestLeaderElection2AA     2       2       0      0.03    0.04   1.50           2.0
+TestOneSplit3B            3       1       2     12.00  600.00   2.00           3.0  timed out after 600s
 ";
         assert_eq!(table, expected);
     }
@@ -426,6 +443,8 @@ TestOneSplit3B            3       1       2     12.00  600.00           3.0  tim
     fn total_line_counts_runs() {
         assert_eq!(total_line(&sample()), "3 passed, 2 failed");
         assert_eq!(total_line(&[]), "0 passed, 0 failed");
+        assert_eq!(total_cpu_secs(&sample()), Some(1.0 + 2.0 + 3.0 + 1.0 + 2.0));
+        assert_eq!(total_cpu_secs(&[]), None);
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub struct RunRecord {
     /// the run could not be started.
     #[serde(default)]
     pub max_rss_kib: Option<u64>,
+    /// User plus system CPU seconds of the run's process (and the children
+    /// it waited for); `null` when the run could not be started.
+    #[serde(default)]
+    pub cpu_secs: Option<f64>,
 }
 
 impl RunRecord {
@@ -218,8 +222,8 @@ pub fn log_path(dir: &Path, name: &str, run: u32) -> PathBuf {
 /// start is a failed run with the reason as its failure line.
 pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
     let log = log_path(&opts.log_dir, &spec.name, run);
-    let (ended, max_rss_kib) = match execute(spec, &log, opts.timeout) {
-        Ok((ended, rss)) => (Ok(ended), Some(rss)),
+    let (ended, usage) = match execute(spec, &log, opts.timeout) {
+        Ok((ended, usage)) => (Ok(ended), Some(usage)),
         Err(e) => (Err(e), None),
     };
     let (status, seconds, failure) = match ended {
@@ -263,7 +267,8 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
         seconds: seconds.as_secs_f64(),
         failure,
         log,
-        max_rss_kib,
+        max_rss_kib: usage.map(|u| u.max_rss_kib),
+        cpu_secs: usage.map(|u| u.cpu_secs),
     }
 }
 
@@ -281,6 +286,15 @@ enum Stop {
     Interrupted,
 }
 
+/// What a run's process used, as the kernel accounts it at reaping.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// Peak RSS in KiB (Linux reports `ru_maxrss` in KiB).
+    max_rss_kib: u64,
+    /// User plus system CPU seconds.
+    cpu_secs: f64,
+}
+
 enum Ended {
     Exited(Exit, Duration),
     TimedOut(Duration),
@@ -288,9 +302,8 @@ enum Ended {
 }
 
 /// Spawns the run in its own process group with stdout and stderr both in
-/// `log`, and waits for it until `timeout`. Also returns the run's peak RSS
-/// in KiB.
-fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, u64)> {
+/// `log`, and waits for it until `timeout`. Also returns what it used.
+fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, Usage)> {
     use std::os::unix::process::CommandExt;
 
     let out = File::create(log)?;
@@ -335,19 +348,19 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, 
     kill_group(pid);
     // Reaped here rather than by `child.wait()`, for the resource usage
     // that comes with it; std's `Child` does not reap on drop.
-    let (status, max_rss_kib) = reap(pid)?;
+    let (status, usage) = reap(pid)?;
     drop(child);
     let ended = match stopped {
         None => Ended::Exited(Exit::from_status(status), elapsed),
         Some(Stop::TimedOut) => Ended::TimedOut(elapsed),
         Some(Stop::Interrupted) => Ended::Interrupted(elapsed),
     };
-    Ok((ended, max_rss_kib))
+    Ok((ended, usage))
 }
 
-/// Waits for `pid` to exit and reaps it, returning its exit status and its
-/// peak RSS in KiB (Linux reports `ru_maxrss` in KiB).
-fn reap(pid: libc::pid_t) -> io::Result<(std::process::ExitStatus, u64)> {
+/// Waits for `pid` to exit and reaps it, returning its exit status and what
+/// it used.
+fn reap(pid: libc::pid_t) -> io::Result<(std::process::ExitStatus, Usage)> {
     use std::os::unix::process::ExitStatusExt;
 
     loop {
@@ -357,8 +370,12 @@ fn reap(pid: libc::pid_t) -> io::Result<(std::process::ExitStatus, u64)> {
         // SAFETY: valid pointers to locals we own.
         let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         if rc == pid {
-            let rss = u64::try_from(usage.ru_maxrss).unwrap_or(0);
-            return Ok((std::process::ExitStatus::from_raw(status), rss));
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            let used = Usage {
+                max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+                cpu_secs: secs(usage.ru_utime) + secs(usage.ru_stime),
+            };
+            return Ok((std::process::ExitStatus::from_raw(status), used));
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
@@ -424,11 +441,13 @@ mod tests {
             failure: Some("timed out after 2s".into()),
             log: None,
             max_rss_kib: Some(2048),
+            cpu_secs: Some(1.5),
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["status"], "timed_out");
         assert_eq!(v["log"], serde_json::Value::Null);
         assert_eq!(v["run"], 2);
         assert_eq!(v["max_rss_kib"], 2048);
+        assert_eq!(v["cpu_secs"], 1.5);
     }
 }

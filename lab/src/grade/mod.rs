@@ -814,6 +814,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                 failure: t.first_failure.clone(),
                 log: None,
                 max_rss_kib: None,
+                cpu_secs: None,
             });
         }
     }
@@ -857,6 +858,7 @@ mod tests {
             failure: (!passed).then(|| format!("{name} failed on run {run}")),
             log: None,
             max_rss_kib: None,
+            cpu_secs: None,
         }
     }
 
