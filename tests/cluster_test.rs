@@ -258,3 +258,46 @@ fn test_command_for_another_store_is_store_not_match() {
     );
     cluster.shutdown();
 }
+
+// A slow store's messages arrive late but arrive: the other two stores
+// commit without waiting for it, and it catches up.
+#[test]
+#[serial]
+fn test_slow_store_lags_but_catches_up() {
+    use kv::util::engine_util::get_cf;
+    use std::time::{Duration, Instant};
+    use test_cluster::must_get_equal;
+
+    let mut cluster = new_test_cluster(3, Config::new_test_config());
+    cluster.start();
+    let region = cluster.get_region(b"");
+    let first = region.peers.iter().find(|p| p.store_id == 1).unwrap();
+    cluster.must_transfer_leader(region.id, *first);
+    cluster
+        .simulator
+        .transport()
+        .set_slow_stores(vec![3], Duration::from_millis(400));
+
+    let start = Instant::now();
+    cluster.must_put(b"k", b"v");
+    assert!(
+        start.elapsed() < Duration::from_millis(400),
+        "the put waited for the slow store: {:?}",
+        start.elapsed()
+    );
+    must_get_equal(cluster.engines(2), b"k", b"v");
+    assert_eq!(
+        get_cf(&cluster.engines(3).kv, "default", b"k").unwrap(),
+        None,
+        "store 3 has the value before its messages could arrive"
+    );
+    must_get_equal(cluster.engines(3), b"k", b"v");
+
+    cluster
+        .simulator
+        .transport()
+        .set_slow_stores(Vec::new(), Duration::ZERO);
+    cluster.must_put(b"k2", b"v2");
+    must_get_equal(cluster.engines(3), b"k2", b"v2");
+    cluster.shutdown();
+}

@@ -22,7 +22,7 @@ use test_cluster::{
 };
 use tinykv_bench::client::Client;
 use tinykv_bench::keys::{key_of, value_of, KeyDist, Rng};
-use tinykv_bench::report::{op_reports, Report, Workload};
+use tinykv_bench::report::{op_reports, Comparison, Report, Workload};
 use tinykv_bench::stats::{OpKind, Stats};
 
 const CF: &str = "default";
@@ -31,7 +31,7 @@ const GIVE_UP: Duration = Duration::from_secs(60);
 /// Keys a scan reads.
 const SCAN_LEN: u64 = 10;
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(
     name = "tinykv-bench",
     about = "Benchmark an in-process TinyKV cluster"
@@ -79,6 +79,19 @@ struct Args {
     /// Stop and restart a random store every couple of seconds.
     #[arg(long)]
     restarts: bool,
+    /// Cut this many stores off from the others for the whole run (the
+    /// highest-numbered; the first region's leader is moved off them), and
+    /// first run the same load with nothing cut off, to compare.
+    #[arg(long, default_value_t = 0)]
+    isolate: usize,
+    /// Delay every message to or from this many stores (the highest-numbered,
+    /// after any isolated ones) by --slow-ms, and compare with a run
+    /// without, as --isolate does.
+    #[arg(long, default_value_t = 0)]
+    slow: usize,
+    /// Delay of a slow store's messages, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    slow_ms: u64,
     /// Small regions, so that they split during the run.
     #[arg(long)]
     split: bool,
@@ -312,6 +325,72 @@ fn count_regions(cluster: &Cluster) -> usize {
     }
 }
 
+/// Stores cut off or slowed down during the measured load.
+#[derive(Debug, Clone, Default)]
+struct Faults {
+    isolated: Vec<u64>,
+    slow: Vec<u64>,
+    slow_by: Duration,
+}
+
+impl Faults {
+    /// The highest-numbered stores: `isolate` cut off, then `slow` slowed.
+    fn of(args: &Args) -> anyhow::Result<Faults> {
+        if args.isolate + args.slow >= args.stores {
+            bail!("--isolate and --slow must leave at least one store as it is");
+        }
+        let mut ids = (1..=args.stores as u64).rev();
+        Ok(Faults {
+            isolated: ids.by_ref().take(args.isolate).collect(),
+            slow: ids.take(args.slow).collect(),
+            slow_by: Duration::from_millis(args.slow_ms),
+        })
+    }
+
+    fn any(&self) -> bool {
+        !self.isolated.is_empty() || !self.slow.is_empty()
+    }
+
+    /// Starts them on `cluster`: the first region's leader moved to store 1
+    /// (never faulted), then the links cut or slowed.
+    fn apply(&self, cluster: &Cluster) {
+        if !self.any() {
+            return;
+        }
+        let region = cluster.get_region(b"");
+        if let Some(peer) = region.peers.iter().find(|p| p.store_id == 1) {
+            cluster.must_transfer_leader(region.id, *peer);
+        }
+        if !self.isolated.is_empty() {
+            let rest = (1..=cluster.count as u64)
+                .filter(|s| !self.isolated.contains(s))
+                .collect();
+            cluster.add_filter(Box::new(PartitionFilter {
+                s1: self.isolated.clone(),
+                s2: rest,
+            }));
+        }
+        if !self.slow.is_empty() {
+            cluster
+                .simulator
+                .transport()
+                .set_slow_stores(self.slow.clone(), self.slow_by);
+        }
+    }
+
+    fn clear(&self, cluster: &Cluster) {
+        if !self.slow.is_empty() {
+            cluster
+                .simulator
+                .transport()
+                .set_slow_stores(Vec::new(), Duration::ZERO);
+        }
+        if !self.isolated.is_empty() {
+            cluster.clear_filters();
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
     if args.puts + args.gets + args.scans + args.deletes == 0 {
@@ -326,7 +405,51 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os("LOG_LEVEL").is_none() {
         std::env::set_var("LOG_LEVEL", "fatal");
     }
+    let faults = Faults::of(&args)?;
+    if (args.unreliable || args.partitions || args.restarts) && faults.any() {
+        bail!(
+            "--isolate and --slow hold for the whole run; the chaos options \
+             (--unreliable, --partitions, --restarts) would undo them"
+        );
+    }
+    let json = args.json.clone();
+    let (report, comparison) = if faults.any() {
+        eprintln!("baseline: the same load with no store cut off or slowed ...");
+        let baseline = run(args.clone(), &Faults::default())?;
+        print!(
+            "baseline (nothing cut off or slowed)\n{}\n",
+            baseline.table()
+        );
+        let run = run(args, &faults)?;
+        let comparison = Comparison::new(&baseline, &run);
+        (run, Some((baseline, comparison)))
+    } else {
+        (run(args, &faults)?, None)
+    };
+    print!("{}", report.table());
+    if let Some((_, c)) = &comparison {
+        print!("\n{}", c.table());
+    }
+    if let Some(path) = json {
+        let text = match &comparison {
+            Some((baseline, c)) => serde_json::to_string_pretty(&serde_json::json!({
+                "baseline": baseline,
+                "run": report,
+                "comparison": c,
+            }))?,
+            None => serde_json::to_string_pretty(&report)?,
+        };
+        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+    }
+    let bad = |r: &Report| r.lost_keys > 0 || r.wrong_reads > 0;
+    if bad(&report) || comparison.as_ref().is_some_and(|(b, _)| bad(b)) {
+        bail!("acknowledged writes lost or wrong reads (see above)");
+    }
+    Ok(())
+}
 
+/// One benchmark run on a fresh cluster.
+fn run(args: Args, faults: &Faults) -> anyhow::Result<Report> {
     let mut cfg = Config::new_test_config();
     if args.split {
         cfg.region_max_size = args.region_size;
@@ -368,9 +491,15 @@ fn main() -> anyhow::Result<()> {
         restarts: args.restarts,
         split: args.split,
         seed: args.seed,
+        isolated: faults.isolated.clone(),
+        slow: faults.slow.clone(),
+        slow_ms: if faults.slow.is_empty() {
+            0
+        } else {
+            faults.slow_by.as_millis() as u64
+        },
     };
     let chaos = args.unreliable || args.partitions || args.restarts;
-    let json = args.json.clone();
     let quiet = args.quiet;
     let duration = Duration::from_secs_f64(args.duration);
     let sh = Arc::new(Shared {
@@ -411,6 +540,7 @@ fn main() -> anyhow::Result<()> {
             .expect("valid template"),
     );
 
+    faults.apply(&cluster);
     let metrics0 = metrics::snapshot();
     let cpu0 = rusage();
     let start = Instant::now();
@@ -428,10 +558,17 @@ fn main() -> anyhow::Result<()> {
             thread::spawn(move || client_loop(&sh, client, deadline, expected))
         })
         .collect();
+    // Operations completed in each whole second of the run.
+    let mut per_second = Vec::new();
+    let mut ops_at_last_second = 0;
     while Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(200));
+        thread::sleep(Duration::from_millis(50));
         let secs = start.elapsed().as_secs_f64();
         let ops = sh.ops.load(Ordering::Relaxed);
+        if secs >= (per_second.len() + 1) as f64 {
+            per_second.push(ops - ops_at_last_second);
+            ops_at_last_second = ops;
+        }
         bar.set_position(start.elapsed().as_millis() as u64);
         bar.set_message(format!("{ops} ops, {:.0} ops/s", ops as f64 / secs));
     }
@@ -448,6 +585,7 @@ fn main() -> anyhow::Result<()> {
     bar.finish_and_clear();
     let cpu1 = rusage();
     let m = metrics::snapshot().since(&metrics0);
+    faults.clear(&cluster);
     done.store(true, Ordering::SeqCst);
     if let Some(t) = chaos_thread {
         t.join()
@@ -500,19 +638,9 @@ fn main() -> anyhow::Result<()> {
         regions,
         verified_keys: verified,
         lost_keys: lost,
+        wrong_reads: sh.wrong_reads.load(Ordering::Relaxed),
+        ops_per_second: per_second,
     };
-    print!("{}", report.table());
-    let wrong_reads = sh.wrong_reads.load(Ordering::Relaxed);
-    if wrong_reads > 0 {
-        println!("wrong reads: {wrong_reads} gets of a client's own key missed its last write");
-    }
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report)?;
-        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
-    }
     cluster.shutdown();
-    if lost > 0 || wrong_reads > 0 {
-        bail!("{lost} acknowledged writes lost, {wrong_reads} wrong reads");
-    }
-    Ok(())
+    Ok(report)
 }

@@ -25,6 +25,11 @@ pub struct Workload {
     pub restarts: bool,
     pub split: bool,
     pub seed: u64,
+    /// Stores cut off from the others for the whole run.
+    pub isolated: Vec<u64>,
+    /// Stores whose messages were delayed by `slow_ms`.
+    pub slow: Vec<u64>,
+    pub slow_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -62,6 +67,60 @@ pub struct Report {
     pub verified_keys: u64,
     /// Keys whose last acknowledged write was not found (must be 0).
     pub lost_keys: u64,
+    /// Gets of a client's own key that missed its last write (must be 0).
+    pub wrong_reads: u64,
+    /// Operations completed in each whole second of the run.
+    pub ops_per_second: Vec<u64>,
+}
+
+/// A run with stores cut off or slowed, against the same load without.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub baseline_ops_per_sec: f64,
+    pub ops_per_sec: f64,
+    /// `ops_per_sec / baseline_ops_per_sec`.
+    pub ratio: f64,
+    /// Second by second: this run's operations over the baseline's mean
+    /// per second (so a decay over the run shows).
+    pub per_second_ratio: Vec<f64>,
+    pub baseline_cpu_percent: f64,
+    pub cpu_percent: f64,
+}
+
+impl Comparison {
+    pub fn new(baseline: &Report, run: &Report) -> Comparison {
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        Comparison {
+            baseline_ops_per_sec: baseline.total_ops_per_sec,
+            ops_per_sec: run.total_ops_per_sec,
+            ratio: ratio(run.total_ops_per_sec, baseline.total_ops_per_sec),
+            per_second_ratio: run
+                .ops_per_second
+                .iter()
+                .map(|&n| ratio(n as f64, baseline.total_ops_per_sec))
+                .collect(),
+            baseline_cpu_percent: baseline.cpu_percent,
+            cpu_percent: run.cpu_percent,
+        }
+    }
+
+    pub fn table(&self) -> String {
+        let series: Vec<String> = self
+            .per_second_ratio
+            .iter()
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .collect();
+        format!(
+            "against the baseline: {:.0} / {:.0} ops/s = {:.1}%; CPU {:.0}% vs {:.0}% of a core\n\
+             second by second: {}\n",
+            self.ops_per_sec,
+            self.baseline_ops_per_sec,
+            self.ratio * 100.0,
+            self.cpu_percent,
+            self.baseline_cpu_percent,
+            series.join(" ")
+        )
+    }
 }
 
 fn ms(us: u32) -> f64 {
@@ -119,6 +178,16 @@ impl Report {
             if w.restarts { ", restarts" } else { "" },
             if w.split { ", split" } else { "" },
         );
+        if !w.isolated.is_empty() {
+            let _ = writeln!(s, "isolated for the whole run: stores {:?}", w.isolated);
+        }
+        if !w.slow.is_empty() {
+            let _ = writeln!(
+                s,
+                "slow for the whole run: stores {:?}, every message {} ms late",
+                w.slow, w.slow_ms
+            );
+        }
         let _ = writeln!(
             s,
             "\n{:<8} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9}",
@@ -167,6 +236,15 @@ impl Report {
             "read-back: {} keys verified, {} lost",
             self.verified_keys, self.lost_keys
         );
+        if self.wrong_reads > 0 {
+            let _ = writeln!(
+                s,
+                "wrong reads: {} gets of a client's own key missed its last write",
+                self.wrong_reads
+            );
+        }
+        let series: Vec<String> = self.ops_per_second.iter().map(u64::to_string).collect();
+        let _ = writeln!(s, "ops per second: {}", series.join(" "));
         s
     }
 }

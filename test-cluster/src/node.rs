@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kv::config::Config;
 use kv::raftstore::message::{Callback, RaftRouter};
@@ -40,6 +41,40 @@ struct TransportInner {
     filters: Vec<Box<dyn Filter>>,
     routers: HashMap<u64, RaftstoreRouter>,
     snap_mgrs: HashMap<u64, SnapManager>,
+    slow: Option<SlowLinks>,
+}
+
+/// Messages to or from `stores` arrive `by` late: a slow network path, not
+/// a lossy one. Order is kept, since every message waits the same.
+struct SlowLinks {
+    stores: Vec<u64>,
+    by: Duration,
+    line: mpsc::Sender<(Instant, RaftstoreRouter, RaftMessage)>,
+}
+
+impl SlowLinks {
+    fn new(stores: Vec<u64>, by: Duration) -> Self {
+        let (line, held) = mpsc::channel::<(Instant, RaftstoreRouter, RaftMessage)>();
+        // The delay line ends when its sender is dropped (links made fast
+        // again, or the transport gone).
+        std::thread::Builder::new()
+            .name("slow-links".into())
+            .spawn(move || {
+                for (due, router, msg) in held {
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    // A store stopped meanwhile drops it, as a closed link.
+                    let _ = router.send_raft_message(msg);
+                }
+            })
+            .expect("spawn the slow-links thread");
+        SlowLinks { stores, by, line }
+    }
+
+    fn touches(&self, msg: &RaftMessage) -> bool {
+        let store = |p: Option<proto::metapb::Peer>| p.map_or(0, |p| p.store_id);
+        let (from, to) = (store(msg.from_peer), store(msg.to_peer));
+        self.stores.iter().any(|&s| s == from || s == to)
+    }
 }
 
 /// Delivers raft messages between the stores of one process, through the
@@ -68,6 +103,14 @@ impl MockTransport {
 
     pub fn clear_filters(&self) {
         self.inner.write().unwrap().filters.clear();
+    }
+
+    /// Delays every message to or from one of `stores` by `by` (all other
+    /// links stay as they are); an empty `stores` makes every link fast
+    /// again. Filters still apply, before the delay.
+    pub fn set_slow_stores(&self, stores: Vec<u64>, by: Duration) {
+        let slow = (!stores.is_empty()).then(|| SlowLinks::new(stores, by));
+        self.inner.write().unwrap().slow = slow;
     }
 
     pub fn router(&self, store_id: u64) -> Option<RaftstoreRouter> {
@@ -122,7 +165,13 @@ impl Transport for MockTransport {
             .routers
             .get(&to_store)
             .ok_or_else(|| closed(to_store))?;
-        router.send_raft_message(msg)?;
+        match &inner.slow {
+            Some(slow) if slow.touches(&msg) => {
+                let due = Instant::now() + slow.by;
+                let _ = slow.line.send((due, router.clone(), msg));
+            }
+            _ => router.send_raft_message(msg)?,
+        }
         for f in &inner.filters {
             f.after();
         }
@@ -144,6 +193,11 @@ impl NodeSimulator {
             scheduler_client,
             nodes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The simulated network between the stores.
+    pub fn transport(&self) -> &Arc<MockTransport> {
+        &self.trans
     }
 
     /// The data directory of a running store.
