@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use kv::config::Config;
 use kv::raftstore::meta;
@@ -16,29 +16,19 @@ use test_cluster::*;
 
 /// The suites' randomness: seeded per test (printed, and settable through
 /// `TINYKV_SEED`) so that a failing schedule can be replayed.
-struct Rand(Mutex<u64>);
+struct Rand(Mutex<test_cluster::Rng>);
 
 impl Rand {
     fn new() -> Self {
-        let seed = std::env::var("TINYKV_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
+        let seed = test_cluster::test_seed();
+        // Printed again for this test's own output (the process prints it
+        // once, in whichever test asks first).
         eprintln!("TINYKV_SEED={}", seed);
-        Rand(Mutex::new(seed | 1))
+        Rand(Mutex::new(test_cluster::Rng::new(seed)))
     }
 
     fn next(&self) -> u64 {
-        let mut s = self.0.lock().unwrap();
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *s
+        self.0.lock().unwrap().next()
     }
 }
 

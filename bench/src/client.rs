@@ -11,7 +11,7 @@ use kv::util::engine_util::DbSnapshot;
 use proto::errorpb;
 use proto::metapb::Peer;
 use proto::raft_cmdpb::{RaftCmdResponse, Request};
-use test_cluster::{new_request, Cluster};
+use test_cluster::{new_request, Answer, Cluster, Outcome, Refusal, Uncertain};
 
 use crate::stats::Stats;
 
@@ -102,21 +102,28 @@ impl<'a> Client<'a> {
                 ATTEMPT_TIMEOUT,
             );
             match answer {
-                Err(_) => {
+                Outcome::Ok(Answer { resp, snap }) => {
+                    self.leaders.insert(region.id, peer);
+                    return Ok((resp, snap));
+                }
+                Outcome::Refused(Refusal::StoreDown(_)) => {
                     self.stats.error("store_down");
                     self.forget_leader(region.id, &region.peers, peer);
                     thread::sleep(BACKOFF);
                 }
-                Ok(None) => {
+                Outcome::Refused(Refusal::NoPeer { .. } | Refusal::Unroutable { .. }) => {
+                    self.stats.error("region_not_found");
+                    self.forget_leader(region.id, &region.peers, peer);
+                    thread::sleep(BACKOFF);
+                }
+                Outcome::Unknown(Uncertain::NoAnswer) => {
                     self.stats.error("timeout");
                     self.forget_leader(region.id, &region.peers, peer);
                 }
-                Ok(Some((resp, snap))) => {
-                    let Some(err) = resp.header.as_ref().and_then(|h| h.error.as_ref()) else {
-                        self.leaders.insert(region.id, peer);
-                        return Ok((resp, snap));
-                    };
-                    self.stats.error(error_kind(err));
+                Outcome::Refused(Refusal::Answer(resp))
+                | Outcome::Unknown(Uncertain::Answer(resp)) => {
+                    let err = resp.header.clone().and_then(|h| h.error).unwrap_or_default();
+                    self.stats.error(error_kind(&err));
                     match err.not_leader.as_ref().and_then(|n| n.leader) {
                         Some(hint) => {
                             self.leaders.insert(region.id, hint);

@@ -349,6 +349,17 @@ impl MockSchedulerClient {
         let id = ids[(inner.rng.next() % ids.len() as u64) as usize];
         inner.get_region_by_id(id).0
     }
+
+    /// Every region the scheduler knows, in key order, with the leader its
+    /// last heartbeat named.
+    pub fn regions(&self) -> Vec<(Region, Option<Peer>)> {
+        let inner = self.lock();
+        inner
+            .regions_range
+            .values()
+            .map(|r| (r.clone(), inner.leaders.get(&r.id).copied()))
+            .collect()
+    }
 }
 
 impl SchedulerClient for MockSchedulerClient {

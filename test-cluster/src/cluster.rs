@@ -12,6 +12,7 @@ use kv::raftstore::bootstrap::{
     bootstrap_store, clear_prepare_bootstrap_state, prepare_bootstrap_cluster, INIT_EPOCH_CONF_VER,
     INIT_EPOCH_VER,
 };
+use kv::raftstore::router::RaftstoreRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::util::engine_util::{exceed_end_key, DbSnapshot, Engines, CF_DEFAULT};
 use proto::metapb::{Peer, Region, RegionEpoch, Store};
@@ -20,6 +21,7 @@ use scheduler_mock::{find_peer, MockSchedulerClient};
 
 use crate::filter::Filter;
 use crate::node::{NodeSimulator, Simulator};
+use crate::rng::Rng;
 use crate::utils::*;
 
 pub struct Cluster {
@@ -30,7 +32,7 @@ pub struct Cluster {
     dirs: Vec<PathBuf>,
     pub simulator: Arc<NodeSimulator>,
     pub cfg: Config,
-    rng: Mutex<u64>,
+    rng: Mutex<Rng>,
     shut_down: Mutex<bool>,
 }
 
@@ -50,7 +52,8 @@ impl Cluster {
             dirs: Vec::new(),
             simulator,
             cfg,
-            rng: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            // The cluster's own choices replay with the test's seed.
+            rng: Mutex::new(Rng::new(crate::rng::test_seed() ^ 0x9E37_79B9_7F4A_7C15)),
             shut_down: Mutex::new(false),
         }
     }
@@ -61,11 +64,17 @@ impl Cluster {
     }
 
     fn rand(&self) -> u64 {
-        let mut s = self.rng.lock().unwrap();
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        *s
+        self.rng.lock().unwrap().next()
+    }
+
+    pub(crate) fn rand_below(&self, n: u64) -> u64 {
+        self.rng.lock().unwrap().below(n)
+    }
+
+    /// The router of a running store: where its peers take messages and
+    /// commands (`None` if the store is stopped).
+    pub fn router(&self, store_id: u64) -> Option<RaftstoreRouter> {
+        self.simulator.transport().router(store_id)
     }
 
     /// Creates the stores' engines, bootstraps every store with region 1
@@ -344,6 +353,57 @@ impl Cluster {
         resp.responses[0].get.clone().unwrap_or_default().value
     }
 
+    /// The key's value, `None` if absent (Go's [`get`](Self::get) answers
+    /// "" for a missing key). Read from a Snap command's snapshot, retried
+    /// like [`request`](Self::request). As in TinyKV, a put of an empty
+    /// value deletes the key.
+    pub fn get_opt(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.get_opt_cf(CF_DEFAULT, key)
+    }
+
+    /// [`get_opt`](Self::get_opt) in column family `cf`.
+    pub fn get_opt_cf(&self, cf: &str, key: &[u8]) -> Option<Vec<u8>> {
+        let (resp, snap) = self.request(key, vec![new_snap_cmd()], Duration::from_secs(5));
+        check_single_response(&resp, CmdType::Snap);
+        let snap = snap.expect("a Snap response carries a snapshot");
+        snap.get_cf(cf, key)
+            .unwrap_or_else(|e| panic!("read {} from a snapshot: {}", hex(key), e))
+    }
+
+    /// Keys and values of `[start, end)` across every region (an empty
+    /// `end` is the end of the key space), each region read from its own
+    /// Snap command's consistent view. Go's [`scan`](Self::scan) stops at
+    /// the first region's end when `end` is empty.
+    pub fn scan_all(&self, start: &[u8], end: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut pairs = Vec::new();
+        let mut key = start.to_vec();
+        loop {
+            let (resp, snap) = self.request(&key, vec![new_snap_cmd()], Duration::from_secs(5));
+            check_single_response(&resp, CmdType::Snap);
+            let region = resp.responses[0]
+                .snap
+                .clone()
+                .unwrap_or_default()
+                .region
+                .unwrap_or_default();
+            let snap = snap.expect("a Snap response carries a snapshot");
+            let mut it = snap.iter_cf(CF_DEFAULT);
+            it.seek(&key);
+            while it.valid() {
+                let k = it.key();
+                if exceed_end_key(k, &region.end_key) || exceed_end_key(k, end) {
+                    break;
+                }
+                pairs.push((k.to_vec(), it.value().to_vec()));
+                it.next();
+            }
+            key = region.end_key;
+            if key.is_empty() || exceed_end_key(&key, end) {
+                return pairs;
+            }
+        }
+    }
+
     pub fn must_delete(&self, key: &[u8]) {
         self.must_delete_cf(CF_DEFAULT, key);
     }
@@ -408,7 +468,11 @@ impl Cluster {
         let start = Instant::now();
         loop {
             let current = self.leader_of_region(region_id);
-            if current.is_some_and(|c| c.id == leader.id && c.store_id == leader.store_id) {
+            // Go trusts the scheduler's view; the peer itself confirms here,
+            // so the caller's next command finds the leader it asked for.
+            if current.is_some_and(|c| c.id == leader.id && c.store_id == leader.store_id)
+                && self.is_confirmed_leader(region_id, leader)
+            {
                 return;
             }
             if start.elapsed() > Duration::from_secs(5) {

@@ -2,17 +2,24 @@
 //! `kv/test_raftstore`): stores over a simulated network with message
 //! filters, the mock scheduler, and the helpers tests are written with.
 
+mod attempt;
 pub mod cluster;
 pub mod filter;
 pub mod node;
+pub mod outcome;
 pub mod panics;
+pub mod regions;
+pub mod rng;
 pub mod utils;
 
 use std::sync::Once;
 
 pub use cluster::{new_test_cluster, region_scan, Cluster};
-pub use filter::{DropFilter, Filter, PartitionFilter};
-pub use node::{MockTransport, NodeSimulator, Simulator, StoreNotRunning};
+pub use filter::{DropFilter, Filter, MessageFilter, PartitionFilter};
+pub use node::{MockTransport, NodeSimulator, Simulator};
+pub use outcome::{Answer, Outcome, Refusal, Uncertain};
+pub use regions::PendingCommand;
+pub use rng::{test_seed, Rng};
 pub use utils::*;
 
 /// Logs to stderr at `level` (Go's LOG_LEVEL values; silent by default).

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use kv::config::Config;
@@ -13,11 +13,13 @@ use kv::raftstore::router::RaftstoreRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::raftstore::snap::{SnapEntry, SnapKey, SnapManager};
 use kv::raftstore::store::{create_raftstore, Transport};
+use kv::raftstore::util::RaftstoreError;
 use kv::util::engine_util::{DbSnapshot, Engines};
 use proto::raft_cmdpb::{RaftCmdRequest, RaftCmdResponse};
 use proto::raft_serverpb::RaftMessage;
 
 use crate::filter::Filter;
+use crate::outcome::{Outcome, Refusal, Uncertain};
 
 /// How the cluster hosts its stores.
 pub trait Simulator: Send + Sync {
@@ -45,20 +47,33 @@ struct TransportInner {
 }
 
 /// Messages to or from `stores` arrive `by` late: a slow network path, not
-/// a lossy one. Order is kept, since every message waits the same.
+/// a lossy one.
 struct SlowLinks {
     stores: Vec<u64>,
     by: Duration,
-    line: mpsc::Sender<(Instant, RaftstoreRouter, RaftMessage)>,
 }
 
 impl SlowLinks {
-    fn new(stores: Vec<u64>, by: Duration) -> Self {
+    fn touches(&self, msg: &RaftMessage) -> bool {
+        let store = |p: Option<proto::metapb::Peer>| p.map_or(0, |p| p.store_id);
+        let (from, to) = (store(msg.from_peer), store(msg.to_peer));
+        self.stores.iter().any(|&s| s == from || s == to)
+    }
+}
+
+/// Holds late messages back until they are due, in the order they were
+/// sent: a message never overtakes an earlier late one, so each arrives at
+/// least as late as asked.
+struct DelayLine {
+    line: mpsc::Sender<(Instant, RaftstoreRouter, RaftMessage)>,
+}
+
+impl DelayLine {
+    fn new() -> Self {
         let (line, held) = mpsc::channel::<(Instant, RaftstoreRouter, RaftMessage)>();
-        // The delay line ends when its sender is dropped (links made fast
-        // again, or the transport gone).
+        // The thread ends when the transport, which owns the sender, goes.
         std::thread::Builder::new()
-            .name("slow-links".into())
+            .name("delay-line".into())
             .spawn(move || {
                 for (due, router, msg) in held {
                     std::thread::sleep(due.saturating_duration_since(Instant::now()));
@@ -66,14 +81,12 @@ impl SlowLinks {
                     let _ = router.send_raft_message(msg);
                 }
             })
-            .expect("spawn the slow-links thread");
-        SlowLinks { stores, by, line }
+            .expect("spawn the delay-line thread");
+        DelayLine { line }
     }
 
-    fn touches(&self, msg: &RaftMessage) -> bool {
-        let store = |p: Option<proto::metapb::Peer>| p.map_or(0, |p| p.store_id);
-        let (from, to) = (store(msg.from_peer), store(msg.to_peer));
-        self.stores.iter().any(|&s| s == from || s == to)
+    fn hold(&self, by: Duration, router: RaftstoreRouter, msg: RaftMessage) {
+        let _ = self.line.send((Instant::now() + by, router, msg));
     }
 }
 
@@ -82,6 +95,8 @@ impl SlowLinks {
 #[derive(Default)]
 pub struct MockTransport {
     inner: RwLock<TransportInner>,
+    /// Started by the first late message.
+    delay_line: OnceLock<DelayLine>,
 }
 
 impl MockTransport {
@@ -109,7 +124,7 @@ impl MockTransport {
     /// links stay as they are); an empty `stores` makes every link fast
     /// again. Filters still apply, before the delay.
     pub fn set_slow_stores(&self, stores: Vec<u64>, by: Duration) {
-        let slow = (!stores.is_empty()).then(|| SlowLinks::new(stores, by));
+        let slow = (!stores.is_empty()).then_some(SlowLinks { stores, by });
         self.inner.write().unwrap().slow = slow;
     }
 
@@ -165,12 +180,18 @@ impl Transport for MockTransport {
             .routers
             .get(&to_store)
             .ok_or_else(|| closed(to_store))?;
-        match &inner.slow {
-            Some(slow) if slow.touches(&msg) => {
-                let due = Instant::now() + slow.by;
-                let _ = slow.line.send((due, router.clone(), msg));
-            }
-            _ => router.send_raft_message(msg)?,
+        let slow = inner
+            .slow
+            .as_ref()
+            .filter(|s| s.touches(&msg))
+            .map(|s| s.by);
+        let late = inner.filters.iter().filter_map(|f| f.delay(&msg)).max();
+        match late.max(slow) {
+            Some(by) => self
+                .delay_line
+                .get_or_init(DelayLine::new)
+                .hold(by, router.clone(), msg),
+            None => router.send_raft_message(msg)?,
         }
         for f in &inner.filters {
             f.after();
@@ -210,29 +231,35 @@ impl NodeSimulator {
     }
 }
 
-/// The store a command was addressed to is not running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StoreNotRunning(pub u64);
-
 impl NodeSimulator {
-    /// Like [`Simulator::call_command_on_store`], but a stopped store is an
-    /// answer rather than a panic (for clients that outlive restarts, such
-    /// as the benchmark's). `Ok(None)` is a timeout.
+    /// Sends `req` to one store once and says what came of it (see
+    /// [`Outcome`]): a stopped store, or a store without the region's
+    /// peer, is a refusal rather than a panic or a timeout.
     pub fn try_call_command_on_store(
         &self,
         store_id: u64,
         req: RaftCmdRequest,
         timeout: Duration,
-    ) -> Result<Option<(RaftCmdResponse, Option<DbSnapshot>)>, StoreNotRunning> {
-        let router = self
-            .trans
-            .router(store_id)
-            .ok_or(StoreNotRunning(store_id))?;
+    ) -> Outcome {
+        let Some(router) = self.trans.router(store_id) else {
+            return Outcome::Refused(Refusal::StoreDown(store_id));
+        };
         let (cb, rx) = Callback::new();
-        if router.send_raft_command(req, cb).is_err() {
-            return Ok(None);
+        match router.send_raft_command(req, cb) {
+            Ok(()) => {}
+            Err(RaftstoreError::RegionNotFound(region_id)) => {
+                return Outcome::Refused(Refusal::NoPeer {
+                    store_id,
+                    region_id,
+                })
+            }
+            // The raft worker is gone: the store is stopping.
+            Err(_) => return Outcome::Refused(Refusal::StoreDown(store_id)),
         }
-        Ok(rx.wait_resp_with_timeout(timeout).map(|r| (r.resp, r.snap)))
+        match rx.wait_resp_with_timeout(timeout) {
+            Some(r) => Outcome::of_answer(r.resp, r.snap),
+            None => Outcome::Unknown(Uncertain::NoAnswer),
+        }
     }
 }
 
@@ -279,7 +306,11 @@ impl Simulator for NodeSimulator {
         timeout: Duration,
     ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
         // Go exits the process here; a panic fails the test just as well.
+        // (A store caught stopping is only no answer, as in Go.)
+        if self.trans.router(store_id).is_none() {
+            panic!("can not find node {}", store_id);
+        }
         self.try_call_command_on_store(store_id, req, timeout)
-            .unwrap_or_else(|StoreNotRunning(id)| panic!("can not find node {}", id))
+            .into_answer()
     }
 }
