@@ -24,19 +24,30 @@ use crate::node::{NodeSimulator, Simulator};
 use crate::rng::Rng;
 use crate::utils::*;
 
+/// A cluster of in-process stores over one simulated network and the
+/// mock scheduler (Go's `Cluster`). Start it with [`Cluster::start`]; it
+/// shuts down (stores stopped, directories removed) when dropped.
 pub struct Cluster {
+    /// The mock scheduler every store heartbeats to; operators (add or
+    /// remove a peer, transfer a leader) are scheduled through it.
     pub scheduler_client: Arc<MockSchedulerClient>,
+    /// How many stores the cluster has (ids 1..=count).
     pub count: usize,
     engines: HashMap<u64, Engines>,
+    /// Each store's data directory (with `kv`, `raft` and `snap` inside).
     pub db_paths: HashMap<u64, String>,
     dirs: Vec<PathBuf>,
+    /// How the stores are hosted, and the network between them.
     pub simulator: Arc<NodeSimulator>,
+    /// The configuration every store starts with.
     pub cfg: Config,
     rng: Mutex<Rng>,
     shut_down: Mutex<bool>,
 }
 
 impl Cluster {
+    /// A cluster of `count` stores, not started; see [`new_test_cluster`]
+    /// for the usual way to make one.
     pub fn new(
         count: usize,
         scheduler_client: Arc<MockSchedulerClient>,
@@ -162,14 +173,17 @@ impl Cluster {
         }
     }
 
+    /// Adds a rule to the network (see [`crate::filter`]).
     pub fn add_filter(&self, filter: Box<dyn Filter>) {
         self.simulator.add_filter(filter);
     }
 
+    /// Removes every rule from the network: all links deliver again.
     pub fn clear_filters(&self) {
         self.simulator.clear_filters();
     }
 
+    /// Stops a store (its threads end; its data stays on disk).
     pub fn stop_server(&self, store_id: u64) {
         self.simulator.stop_store(store_id);
     }
@@ -184,6 +198,7 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("start store {}: {}", store_id, e));
     }
 
+    /// A new peer on `store_id` with an id from the scheduler.
     pub fn alloc_peer(&self, store_id: u64) -> Peer {
         let id = self.scheduler_client.alloc_id().expect("alloc id");
         new_peer(store_id, id)
@@ -217,6 +232,9 @@ impl Cluster {
         );
     }
 
+    /// Sends `req` to the store its header's peer is on, once; the
+    /// answer, or `None` on timeout or a missing peer. Panics if that store
+    /// is stopped, as Go's harness exits.
     pub fn call_command(
         &self,
         req: RaftCmdRequest,
@@ -306,10 +324,12 @@ impl Cluster {
         panic!("find no region for {}", hex(key));
     }
 
+    /// A region with a known leader, chosen at random.
     pub fn get_random_region(&self) -> Option<Region> {
         self.scheduler_client.get_random_region()
     }
 
+    /// The stores holding a peer of the region, per the scheduler.
     pub fn get_store_ids_of_region(&self, region_id: u64) -> Vec<u64> {
         let (region, _) = self
             .scheduler_client
@@ -320,10 +340,13 @@ impl Cluster {
             .unwrap_or_default()
     }
 
+    /// Writes `key = value`, retrying until a store applies it (see
+    /// [`request`](Self::request): a retried write may apply twice).
     pub fn must_put(&self, key: &[u8], value: &[u8]) {
         self.must_put_cf(CF_DEFAULT, key, value);
     }
 
+    /// [`must_put`](Self::must_put) in column family `cf`.
     pub fn must_put_cf(&self, cf: &str, key: &[u8], value: &[u8]) {
         let (resp, _) = self.request(
             key,
@@ -333,6 +356,7 @@ impl Cluster {
         check_single_response(&resp, CmdType::Put);
     }
 
+    /// Reads `key` and panics unless it holds `value`.
     pub fn must_get(&self, key: &[u8], value: &[u8]) {
         let v = self.get(key);
         assert!(
@@ -343,10 +367,12 @@ impl Cluster {
         );
     }
 
+    /// Reads `key` through raft; "" if absent (Go's `Get`).
     pub fn get(&self, key: &[u8]) -> Vec<u8> {
         self.get_cf(CF_DEFAULT, key)
     }
 
+    /// [`get`](Self::get) in column family `cf`.
     pub fn get_cf(&self, cf: &str, key: &[u8]) -> Vec<u8> {
         let (resp, _) = self.request(key, vec![new_get_cf_cmd(cf, key)], Duration::from_secs(5));
         check_single_response(&resp, CmdType::Get);
@@ -378,15 +404,7 @@ impl Cluster {
         let mut pairs = Vec::new();
         let mut key = start.to_vec();
         loop {
-            let (resp, snap) = self.request(&key, vec![new_snap_cmd()], Duration::from_secs(5));
-            check_single_response(&resp, CmdType::Snap);
-            let region = resp.responses[0]
-                .snap
-                .clone()
-                .unwrap_or_default()
-                .region
-                .unwrap_or_default();
-            let snap = snap.expect("a Snap response carries a snapshot");
+            let (region, snap) = self.snap_of_region(&key);
             let mut it = snap.iter_cf(CF_DEFAULT);
             it.seek(&key);
             while it.valid() {
@@ -404,10 +422,12 @@ impl Cluster {
         }
     }
 
+    /// Deletes `key`, retrying until a store applies it.
     pub fn must_delete(&self, key: &[u8]) {
         self.must_delete_cf(CF_DEFAULT, key);
     }
 
+    /// [`must_delete`](Self::must_delete) in column family `cf`.
     pub fn must_delete_cf(&self, cf: &str, key: &[u8]) {
         let (resp, _) = self.request(
             key,
@@ -423,15 +443,7 @@ impl Cluster {
         let mut values = Vec::new();
         let mut key = start.to_vec();
         while (!end.is_empty() && key.as_slice() < end) || (key.is_empty() && end.is_empty()) {
-            let (resp, snap) = self.request(&key, vec![new_snap_cmd()], Duration::from_secs(5));
-            check_single_response(&resp, CmdType::Snap);
-            let region = resp.responses[0]
-                .snap
-                .clone()
-                .unwrap_or_default()
-                .region
-                .unwrap_or_default();
-            let snap = snap.expect("a Snap response carries a snapshot");
+            let (region, snap) = self.snap_of_region(&key);
             values.extend(region_scan(&snap, &region, &key, end));
             key = region.end_key.clone();
             if key.is_empty() {
@@ -441,6 +453,22 @@ impl Cluster {
         values
     }
 
+    /// A consistent view of `key`'s region: the region as the Snap command
+    /// saw it, and the snapshot it carried back.
+    fn snap_of_region(&self, key: &[u8]) -> (Region, DbSnapshot) {
+        let (resp, snap) = self.request(key, vec![new_snap_cmd()], Duration::from_secs(5));
+        check_single_response(&resp, CmdType::Snap);
+        let region = resp.responses[0]
+            .snap
+            .clone()
+            .unwrap_or_default()
+            .region
+            .unwrap_or_default();
+        (region, snap.expect("a Snap response carries a snapshot"))
+    }
+
+    /// Asks the region's leader to hand leadership to `leader`, once;
+    /// panics without an answer.
     pub fn transfer_leader(&self, region_id: u64, leader: Peer) {
         let (region, _) = self
             .scheduler_client
@@ -464,6 +492,8 @@ impl Cluster {
         );
     }
 
+    /// Transfers the region's leadership to `leader` and returns when both
+    /// the scheduler and the peer itself say it leads (within 5 s).
     pub fn must_transfer_leader(&self, region_id: u64, leader: Peer) {
         let start = Instant::now();
         loop {
@@ -485,16 +515,21 @@ impl Cluster {
         }
     }
 
+    /// Schedules adding `peer` to the region and waits until the scheduler
+    /// sees it.
     pub fn must_add_peer(&self, region_id: u64, peer: Peer) {
         self.scheduler_client.add_peer(region_id, peer);
         self.must_have_peer(region_id, peer);
     }
 
+    /// Schedules removing `peer` from the region and waits until the
+    /// scheduler sees it gone.
     pub fn must_remove_peer(&self, region_id: u64, peer: Peer) {
         self.scheduler_client.remove_peer(region_id, peer);
         self.must_none_peer(region_id, peer);
     }
 
+    /// Waits (≈ 5 s) until the scheduler's region has `peer`.
     pub fn must_have_peer(&self, region_id: u64, peer: Peer) {
         for _ in 0..500 {
             let (region, _) = self
@@ -513,6 +548,8 @@ impl Cluster {
         panic!("no peer: {:?} in region {}", peer, region_id);
     }
 
+    /// Waits (≈ 5 s) until the scheduler's region has no `peer` on its
+    /// store.
     pub fn must_none_peer(&self, region_id: u64, peer: Peer) {
         for _ in 0..500 {
             let (region, _) = self

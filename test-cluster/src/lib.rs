@@ -1,6 +1,38 @@
 //! The in-process test cluster of the raftstore suites (TinyKV's
 //! `kv/test_raftstore`): stores over a simulated network with message
 //! filters, the mock scheduler, and the helpers tests are written with.
+//!
+//! Two layers, one set of sends underneath:
+//!
+//! * **Go's harness**, under Go's names, for the ported suites:
+//!   [`Cluster::must_put`], [`Cluster::request`] and the other `must_*`
+//!   helpers retry until a store answers without error, and panic when
+//!   they give up; [`PartitionFilter`] and [`DropFilter`].
+//! * **The toolkit** for new scenarios: commands tried once with an honest
+//!   [`Outcome`] ([`Cluster::try_request`], [`Cluster::try_command`],
+//!   [`Cluster::try_command_on_store`]); splits ([`Cluster::must_split`],
+//!   [`Cluster::split_region`]); region views ([`Cluster::scheduler_regions`],
+//!   [`Cluster::check_regions_contiguous`], [`Cluster::region_state`],
+//!   [`Cluster::store_regions`]); who leads ([`Cluster::confirmed_leader`]);
+//!   reads ([`Cluster::get_opt`], [`Cluster::scan_all`]); a store's
+//!   [`Cluster::router`]; and [`MessageFilter`] for any fault the network
+//!   can make.
+//!
+//! `docs/WRITING_TESTS.md` in the repository walks through writing a
+//! scenario; `tests/scenarios.rs` holds its worked examples.
+//!
+//! ```
+//! use kv::config::Config;
+//! use test_cluster::new_test_cluster;
+//!
+//! let mut cluster = new_test_cluster(3, Config::new_test_config());
+//! cluster.start();
+//! cluster.must_put(b"k", b"v");
+//! cluster.must_get(b"k", b"v");
+//! cluster.shutdown();
+//! ```
+
+#![deny(missing_docs)]
 
 mod attempt;
 pub mod cluster;

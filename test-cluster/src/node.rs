@@ -23,10 +23,15 @@ use crate::outcome::{Outcome, Refusal, Uncertain};
 
 /// How the cluster hosts its stores.
 pub trait Simulator: Send + Sync {
+    /// Starts a store over `engines` (a fresh or a restarted one).
     fn run_store(&self, cfg: Config, engines: Engines) -> kv::Result<()>;
+    /// Stops a running store; panics if it is not running.
     fn stop_store(&self, store_id: u64);
+    /// Adds a rule to the network.
     fn add_filter(&self, filter: Box<dyn Filter>);
+    /// Removes every rule from the network.
     fn clear_filters(&self);
+    /// The running stores, in id order.
     fn get_store_ids(&self) -> Vec<u64>;
     /// Sends `req` to the store's router and waits up to `timeout` for the
     /// answer; `None` if it was refused or timed out.
@@ -100,22 +105,27 @@ pub struct MockTransport {
 }
 
 impl MockTransport {
+    /// Connects a started store: messages to it go to `router`, snapshots
+    /// to and from it through `snap_mgr`.
     pub fn add_store(&self, store_id: u64, router: RaftstoreRouter, snap_mgr: SnapManager) {
         let mut inner = self.inner.write().unwrap();
         inner.routers.insert(store_id, router);
         inner.snap_mgrs.insert(store_id, snap_mgr);
     }
 
+    /// Disconnects a store: messages to it are dropped.
     pub fn remove_store(&self, store_id: u64) {
         let mut inner = self.inner.write().unwrap();
         inner.routers.remove(&store_id);
         inner.snap_mgrs.remove(&store_id);
     }
 
+    /// Adds a rule every message must pass.
     pub fn add_filter(&self, filter: Box<dyn Filter>) {
         self.inner.write().unwrap().filters.push(filter);
     }
 
+    /// Removes every rule.
     pub fn clear_filters(&self) {
         self.inner.write().unwrap().filters.clear();
     }
@@ -128,6 +138,7 @@ impl MockTransport {
         self.inner.write().unwrap().slow = slow;
     }
 
+    /// The router of a connected store.
     pub fn router(&self, store_id: u64) -> Option<RaftstoreRouter> {
         self.inner.read().unwrap().routers.get(&store_id).cloned()
     }
@@ -208,6 +219,7 @@ pub struct NodeSimulator {
 }
 
 impl NodeSimulator {
+    /// No stores yet; each store started here talks to `scheduler_client`.
     pub fn new(scheduler_client: Arc<dyn SchedulerClient>) -> Self {
         NodeSimulator {
             trans: Arc::new(MockTransport::default()),

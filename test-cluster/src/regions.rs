@@ -207,15 +207,7 @@ impl Cluster {
                 next = self.believed_leader(region_id);
                 continue;
             };
-            let epoch = self
-                .scheduler_client
-                .get_region_by_id(region_id)
-                .ok()
-                .and_then(|(r, _)| r)
-                .and_then(|r| r.region_epoch);
-            let mut req = new_request(region_id, epoch, vec![new_snap_cmd()]);
-            req.header.get_or_insert_with(Default::default).peer = Some(peer);
-            let outcome = self.try_command_on_store(peer.store_id, req, Duration::from_secs(1));
+            let outcome = self.probe_leader(region_id, peer);
             if outcome.is_ok() {
                 return Some(peer);
             }
@@ -242,6 +234,12 @@ impl Cluster {
     /// True if `peer` answers a Snap command of the region as its leader
     /// within a second.
     pub fn is_confirmed_leader(&self, region_id: u64, peer: Peer) -> bool {
+        self.probe_leader(region_id, peer).is_ok()
+    }
+
+    /// One Snap command of the region (at the scheduler's epoch) sent to
+    /// `peer`: only a leader that commits it answers without error.
+    fn probe_leader(&self, region_id: u64, peer: Peer) -> Outcome {
         let epoch = self
             .scheduler_client
             .get_region_by_id(region_id)
@@ -251,7 +249,6 @@ impl Cluster {
         let mut req = new_request(region_id, epoch, vec![new_snap_cmd()]);
         req.header.get_or_insert_with(Default::default).peer = Some(peer);
         self.try_command_on_store(peer.store_id, req, Duration::from_secs(1))
-            .is_ok()
     }
 }
 

@@ -25,6 +25,8 @@ pub fn new_peer(store_id: u64, peer_id: u64) -> Peer {
     }
 }
 
+/// A command for the region with only its header (no peer: the senders
+/// fill it in).
 pub fn new_base_request(region_id: u64, epoch: Option<RegionEpoch>) -> RaftCmdRequest {
     RaftCmdRequest {
         header: Some(RaftRequestHeader {
@@ -36,6 +38,7 @@ pub fn new_base_request(region_id: u64, epoch: Option<RegionEpoch>) -> RaftCmdRe
     }
 }
 
+/// A command carrying normal `requests` (puts, gets, deletes, snaps).
 pub fn new_request(
     region_id: u64,
     epoch: Option<RegionEpoch>,
@@ -46,6 +49,7 @@ pub fn new_request(
     req
 }
 
+/// A command carrying one admin request.
 pub fn new_admin_request(
     region_id: u64,
     epoch: Option<RegionEpoch>,
@@ -56,6 +60,7 @@ pub fn new_admin_request(
     req
 }
 
+/// A put of `key = value` in `cf` (an empty value deletes, as in TinyKV).
 pub fn new_put_cf_cmd(cf: &str, key: &[u8], value: &[u8]) -> Request {
     Request {
         cmd_type: CmdType::Put as i32,
@@ -68,6 +73,7 @@ pub fn new_put_cf_cmd(cf: &str, key: &[u8], value: &[u8]) -> Request {
     }
 }
 
+/// A get of `key` in `cf`.
 pub fn new_get_cf_cmd(cf: &str, key: &[u8]) -> Request {
     Request {
         cmd_type: CmdType::Get as i32,
@@ -79,6 +85,7 @@ pub fn new_get_cf_cmd(cf: &str, key: &[u8]) -> Request {
     }
 }
 
+/// A delete of `key` in `cf`.
 pub fn new_delete_cf_cmd(cf: &str, key: &[u8]) -> Request {
     Request {
         cmd_type: CmdType::Delete as i32,
@@ -90,6 +97,8 @@ pub fn new_delete_cf_cmd(cf: &str, key: &[u8]) -> Request {
     }
 }
 
+/// A snap: the answer carries the region and a snapshot of the engine
+/// taken when the command applied.
 pub fn new_snap_cmd() -> Request {
     Request {
         cmd_type: CmdType::Snap as i32,
@@ -98,6 +107,7 @@ pub fn new_snap_cmd() -> Request {
     }
 }
 
+/// An admin request to hand leadership to `peer`.
 pub fn new_transfer_leader_cmd(peer: Peer) -> AdminRequest {
     AdminRequest {
         cmd_type: AdminCmdType::TransferLeader as i32,
@@ -125,10 +135,12 @@ pub fn must_get_cf(engines: &Engines, cf: &str, key: &[u8], value: Option<&[u8]>
     );
 }
 
+/// Waits (≈ 6 s) until the store's engine holds `key = value` in `cf`.
 pub fn must_get_cf_equal(engines: &Engines, cf: &str, key: &[u8], value: &[u8]) {
     must_get_cf(engines, cf, key, Some(value));
 }
 
+/// Waits (≈ 6 s) until the store's engine holds `key = value`.
 pub fn must_get_equal(engines: &Engines, key: &[u8], value: &[u8]) {
     must_get_cf(engines, CF_DEFAULT, key, Some(value));
 }
@@ -152,10 +164,12 @@ pub fn must_get_cf_none(engines: &Engines, cf: &str, key: &[u8]) {
     );
 }
 
+/// Waits (≈ 6 s) until the store's engine no longer holds `key`.
 pub fn must_get_none(engines: &Engines, key: &[u8]) {
     must_get_cf_none(engines, CF_DEFAULT, key);
 }
 
+/// `b` in lowercase hex, for messages.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{:02x}", x)).collect()
 }
