@@ -223,20 +223,10 @@ fn bad_requests_get_answers_not_panics() {
     cluster.shutdown();
 }
 
-/// One write of the history: its value's index and what came of it.
-#[derive(Debug)]
-struct Write {
-    index: usize,
-    ok: bool,
-    refused: bool,
-}
-
-/// Example 3: a client history under partitions. One client writes
-/// 0, 1, 2, … to one key, each write tried once, while the leader's store
-/// is cut off and healed; every read and the final value must be
-/// explainable: never a refused write, never older than the last write
-/// known to have applied (an unknown write may apply late, so it may show
-/// up at any time after it was sent).
+/// Example 3: a client history under partitions. Two clients write
+/// their own counters to one key and read it back, each command tried once
+/// and recorded with its outcome, while the believed leader's store is cut
+/// off and healed; the whole history must be linearizable (lincheck).
 #[test]
 #[serial]
 fn register_history_under_partitions() {
@@ -244,95 +234,101 @@ fn register_history_under_partitions() {
     let mut cluster = new_test_cluster(5, Config::new_test_config());
     cluster.start();
     cluster.must_put(b"reg", b"init");
-    let mut writes: Vec<Write> = Vec::new();
-    let mut last_ok: Option<usize> = None;
-    let start = Instant::now();
-    let mut phase_end = start;
-    let mut cut = false;
-    let mut reads = 0;
-    while start.elapsed() < Duration::from_secs(8) {
-        // Fault: every ~700 ms, cut the believed leader off or heal.
-        if Instant::now() >= phase_end {
-            cluster.clear_filters();
-            cut = !cut && rng.below(3) > 0;
-            if cut {
-                let region = cluster.get_region(b"reg");
-                if let Some(leader) = cluster.believed_leader(region.id) {
-                    let others = (1..=5).filter(|&s| s != leader.store_id).collect();
-                    cluster.add_filter(Box::new(PartitionFilter {
-                        s1: vec![leader.store_id],
-                        s2: others,
-                    }));
+    let cluster = Arc::new(cluster);
+    let _guard = cluster.shutdown_guard();
+    let rec = Arc::new(lincheck::Recorder::default());
+    // The initial write, recorded as done before anything else began.
+    let id = rec.invoke(
+        0,
+        lincheck::Call::Put {
+            key: "reg".into(),
+            value: "init".into(),
+        },
+    );
+    rec.ok(id, None);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (1..=2u64)
+        .map(|client| {
+            let (cluster, rec, done) = (cluster.clone(), rec.clone(), done.clone());
+            thread::spawn(move || {
+                let mut n = 0;
+                while !done.load(Ordering::Relaxed) {
+                    n += 1;
+                    let value = format!("{client}.{n}");
+                    let put = new_put_cf_cmd("default", b"reg", value.as_bytes());
+                    let id = rec.invoke(
+                        client,
+                        lincheck::Call::Put {
+                            key: "reg".into(),
+                            value: value.as_str().into(),
+                        },
+                    );
+                    let wrote = cluster.try_request(b"reg", vec![put], Duration::from_millis(300));
+                    record(&rec, id, &wrote, None);
+
+                    let id = rec.invoke(client, lincheck::Call::Get { key: "reg".into() });
+                    let read = cluster.try_request(
+                        b"reg",
+                        vec![new_snap_cmd()],
+                        Duration::from_millis(300),
+                    );
+                    let value = match &read {
+                        Outcome::Ok(answer) => {
+                            let snap = answer.snap.as_ref().expect("a snapshot");
+                            let v = snap.get_cf("default", b"reg").unwrap();
+                            Some(lincheck::Read::Value(v.map(|v| v.as_slice().into())))
+                        }
+                        _ => None,
+                    };
+                    record(&rec, id, &read, value);
+                    if !wrote.is_ok() {
+                        sleep_ms(20);
+                    }
                 }
+            })
+        })
+        .collect();
+
+    // Fault: every ~700 ms, cut the believed leader off, or heal.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(8) {
+        cluster.clear_filters();
+        if rng.below(3) > 0 {
+            let region = cluster.get_region(b"reg");
+            if let Some(leader) = cluster.believed_leader(region.id) {
+                let others = (1..=5).filter(|&s| s != leader.store_id).collect();
+                cluster.add_filter(Box::new(PartitionFilter {
+                    s1: vec![leader.store_id],
+                    s2: others,
+                }));
             }
-            phase_end = Instant::now() + Duration::from_millis(700);
         }
-        let index = writes.len();
-        let value = index.to_string();
-        let outcome = cluster.try_request(
-            b"reg",
-            vec![new_put_cf_cmd("default", b"reg", value.as_bytes())],
-            Duration::from_millis(300),
-        );
-        if outcome.is_ok() {
-            last_ok = Some(index);
-        }
-        writes.push(Write {
-            index,
-            ok: outcome.is_ok(),
-            refused: outcome.is_refused(),
-        });
-        // A single-attempt read: only a successful one says anything.
-        if let Outcome::Ok(answer) =
-            cluster.try_request(b"reg", vec![new_snap_cmd()], Duration::from_millis(300))
-        {
-            let snap = answer.snap.expect("a snapshot");
-            let v = snap.get_cf("default", b"reg").unwrap().expect("a value");
-            check_read(&writes, last_ok, &v);
-            reads += 1;
-        }
-        if !outcome.is_ok() {
-            sleep_ms(20);
-        }
+        thread::sleep(Duration::from_millis(700));
+    }
+    done.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join().unwrap();
     }
     cluster.clear_filters();
-    let v = cluster.get_opt(b"reg").expect("a value");
-    check_read(&writes, last_ok, &v);
-    let oks = writes.iter().filter(|w| w.ok).count();
-    let refused = writes.iter().filter(|w| w.refused).count();
-    eprintln!(
-        "history: {} writes ({oks} ok, {refused} refused, {} unknown), {reads} reads checked",
-        writes.len(),
-        writes.len() - oks - refused
-    );
-    assert!(oks > 10 && reads > 10, "too little happened to check");
-    cluster.shutdown();
-}
 
-/// A read of `v` is explainable if `v` is the initial value before any
-/// write applied, or a write that was not refused and is not older than
-/// the last write known to have applied — unless its own outcome is
-/// unknown, in which case it may have applied late.
-fn check_read(writes: &[Write], last_ok: Option<usize>, v: &[u8]) {
-    let v = String::from_utf8_lossy(v);
-    if v == "init" {
-        assert_eq!(
-            last_ok, None,
-            "read the initial value after write {last_ok:?} applied"
-        );
-        return;
-    }
-    let i: usize = v
-        .parse()
-        .unwrap_or_else(|_| panic!("read {v:?}, never written"));
-    let w = writes
-        .get(i)
-        .unwrap_or_else(|| panic!("read write {i}, not sent yet"));
-    assert!(!w.refused, "read write {i}, which was refused: {w:?}");
-    if w.ok {
-        assert!(
-            last_ok.is_none_or(|l| w.index >= l),
-            "read write {i}, older than write {last_ok:?} that applied"
-        );
-    }
+    // A last read after everything settled, then the check.
+    let id = rec.invoke(0, lincheck::Call::Get { key: "reg".into() });
+    let v = cluster.get_opt(b"reg");
+    rec.ok(
+        id,
+        Some(lincheck::Read::Value(v.map(|v| v.as_slice().into()))),
+    );
+    let history = rec.history();
+    let count =
+        |f: fn(&lincheck::Outcome) -> bool| history.ops.iter().filter(|op| f(&op.outcome)).count();
+    let ok = count(|o| matches!(o, lincheck::Outcome::Ok { .. }));
+    eprintln!(
+        "history: {} operations ({ok} ok, {} failed, {} unknown)",
+        history.ops.len(),
+        count(|o| matches!(o, lincheck::Outcome::Failed)),
+        count(|o| matches!(o, lincheck::Outcome::Unknown)),
+    );
+    assert!(ok > 20, "too little happened to check");
+    check_history(&history, "register_history_under_partitions");
 }

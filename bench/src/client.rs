@@ -122,7 +122,11 @@ impl<'a> Client<'a> {
                 }
                 Outcome::Refused(Refusal::Answer(resp))
                 | Outcome::Unknown(Uncertain::Answer(resp)) => {
-                    let err = resp.header.clone().and_then(|h| h.error).unwrap_or_default();
+                    let err = resp
+                        .header
+                        .clone()
+                        .and_then(|h| h.error)
+                        .unwrap_or_default();
                     self.stats.error(error_kind(&err));
                     match err.not_leader.as_ref().and_then(|n| n.leader) {
                         Some(hint) => {

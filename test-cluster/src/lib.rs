@@ -16,7 +16,8 @@
 //!   [`Cluster::store_regions`]); who leads ([`Cluster::confirmed_leader`]);
 //!   reads ([`Cluster::get_opt`], [`Cluster::scan_all`]); a store's
 //!   [`Cluster::router`]; and [`MessageFilter`] for any fault the network
-//!   can make.
+//!   can make; client histories checked for linearizability
+//!   ([`record`], [`check_history`], over the `lincheck` crate).
 //!
 //! `docs/WRITING_TESTS.md` in the repository walks through writing a
 //! scenario; `tests/scenarios.rs` holds its worked examples.
@@ -37,6 +38,7 @@
 mod attempt;
 pub mod cluster;
 pub mod filter;
+pub mod history;
 pub mod node;
 pub mod outcome;
 pub mod panics;
@@ -48,6 +50,7 @@ use std::sync::Once;
 
 pub use cluster::{new_test_cluster, region_scan, Cluster};
 pub use filter::{DropFilter, Filter, MessageFilter, PartitionFilter};
+pub use history::{check_history, record};
 pub use node::{MockTransport, NodeSimulator, Simulator};
 pub use outcome::{Answer, Outcome, Refusal, Uncertain};
 pub use regions::PendingCommand;

@@ -1,0 +1,359 @@
+//! The check: a history of a key-value store is linearizable if every
+//! key's history is (the store's keys are independent registers, and
+//! linearizability composes over independent objects). Each key's
+//! history is searched the way Wing & Gong, with Lowe's memoization,
+//! search one object's: try to put a pending call next in the order, move
+//! on, undo when a call's answer comes before it could be placed, and
+//! never visit the same (placed calls, value) twice.
+//!
+//! Outcomes: a failed call never happened and is left out; a read with an
+//! unknown outcome says nothing and is left out; a write with an unknown
+//! outcome may take effect at any time after it was sent — its answer is
+//! put at the end of time, so it can be placed anywhere later, including
+//! after everything (which is the same as never). A scan is a read of
+//! every key of its range that the history writes: a key it did not
+//! return was absent. (Scans are thus checked key by key, not as one
+//! atomic snapshot.)
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::history::{Bytes, Call, History, Op, Outcome, Read};
+
+/// What a passing check looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Keys checked.
+    pub keys: usize,
+    /// Per-key operations checked (a scan counts once per key it covers).
+    pub key_ops: usize,
+    /// Search states visited, over all keys.
+    pub states: u64,
+}
+
+/// A history that is not linearizable, and why.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// The key whose history has no valid order (empty for a malformed
+    /// scan).
+    pub key: Bytes,
+    /// What went wrong, in one sentence.
+    pub reason: String,
+    /// The operations involved: the one that could not be placed, the
+    /// ones that could have gone before it, and the last write placed.
+    pub witness: Vec<Op>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "not linearizable, key {}: {}", self.key, self.reason)?;
+        for op in &self.witness {
+            writeln!(f, "  {op}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the whole history: linearizable per key, with failed calls left
+/// out, unknown reads ignored and unknown writes free to apply late or never.
+pub fn check(history: &History) -> Result<Summary, Violation> {
+    let per_key = split_by_key(history)?;
+    let mut summary = Summary {
+        keys: per_key.len(),
+        ..Summary::default()
+    };
+    for (key, ops) in per_key {
+        summary.key_ops += ops.len();
+        summary.states += check_key(history, &key, &ops)?;
+    }
+    Ok(summary)
+}
+
+/// One operation of one key's history.
+#[derive(Debug, Clone)]
+struct KeyOp {
+    /// Index of the history operation it comes from.
+    op: usize,
+    write: bool,
+    /// Written value, or the value read; `None` is absent. Interned.
+    value: Option<u32>,
+    call: u64,
+    ret: u64,
+}
+
+fn split_by_key(history: &History) -> Result<BTreeMap<Bytes, Vec<KeyOp>>, Violation> {
+    let written: Vec<&Bytes> = history
+        .ops
+        .iter()
+        .filter_map(|op| match &op.call {
+            Call::Put { key, .. } | Call::Delete { key } => Some(key),
+            _ => None,
+        })
+        .collect();
+    let mut interned: HashMap<(Bytes, Option<Bytes>), u32> = HashMap::new();
+    let mut intern = |key: &Bytes, value: Option<&Bytes>| -> Option<u32> {
+        let value = value?.clone();
+        let next = interned.len() as u32;
+        Some(*interned.entry((key.clone(), Some(value))).or_insert(next))
+    };
+    let mut per_key: BTreeMap<Bytes, Vec<KeyOp>> = BTreeMap::new();
+    for op in &history.ops {
+        let ret = match (&op.outcome, op.complete) {
+            (Outcome::Failed, _) => continue,
+            (Outcome::Unknown, _) if !op.call.is_write() => continue,
+            (Outcome::Unknown, _) | (Outcome::Ok { .. }, None) => u64::MAX,
+            (Outcome::Ok { .. }, Some(t)) => t,
+        };
+        let mut push = |key: &Bytes, write: bool, value: Option<u32>| {
+            per_key.entry(key.clone()).or_default().push(KeyOp {
+                op: op.id,
+                write,
+                value,
+                call: op.invoke,
+                ret,
+            });
+        };
+        match (&op.call, &op.outcome) {
+            (Call::Put { key, value }, _) => push(key, true, intern(key, Some(value))),
+            (Call::Delete { key }, _) => push(key, true, None),
+            (Call::Get { key }, Outcome::Ok { read }) => {
+                let value = match read {
+                    Some(Read::Value(v)) => v.as_ref(),
+                    _ => return Err(malformed(op, "a get without a value read")),
+                };
+                push(key, false, intern(key, value));
+            }
+            (Call::Scan { start, end }, Outcome::Ok { read }) => {
+                let Some(Read::Pairs(pairs)) = read else {
+                    return Err(malformed(op, "a scan without pairs"));
+                };
+                let in_range = |k: &Bytes| k >= start && (end.0.is_empty() || k < end);
+                if let Some((k, _)) = pairs.iter().find(|(k, _)| !in_range(k)) {
+                    return Err(malformed(op, &format!("returned {k}, outside its range")));
+                }
+                if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(malformed(op, "returned keys out of order or twice"));
+                }
+                let found: HashMap<&Bytes, &Bytes> = pairs.iter().map(|(k, v)| (k, v)).collect();
+                let keys: HashSet<&Bytes> = written
+                    .iter()
+                    .copied()
+                    .filter(|k| in_range(k))
+                    .chain(found.keys().copied())
+                    .collect();
+                for key in keys {
+                    push(key, false, intern(key, found.get(key).copied()));
+                }
+            }
+            _ => unreachable!("unknown reads were left out"),
+        }
+    }
+    Ok(per_key)
+}
+
+fn malformed(op: &Op, what: &str) -> Violation {
+    Violation {
+        key: Bytes(Vec::new()),
+        reason: format!("operation #{} {what}", op.id),
+        witness: vec![op.clone()],
+    }
+}
+
+/// An event of the search: an operation's call or its answer.
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    op: usize,
+    is_call: bool,
+}
+
+const NIL: usize = usize::MAX;
+
+/// The events still to place, as a doubly linked list that can take an
+/// operation out and put it back in O(1) (removals undone in reverse).
+struct Events {
+    events: Vec<Event>,
+    next: Vec<usize>,
+    prev: Vec<usize>,
+    /// For each operation, the index of its answer event.
+    ret_of: Vec<usize>,
+    head: usize,
+}
+
+impl Events {
+    fn new(ops: &[KeyOp]) -> Self {
+        let mut order: Vec<(u64, bool, usize)> = Vec::with_capacity(ops.len() * 2);
+        for (i, op) in ops.iter().enumerate() {
+            // At equal times calls sort first: the two overlap.
+            order.push((op.call, false, i));
+            order.push((op.ret, true, i));
+        }
+        order.sort_unstable();
+        let n = order.len();
+        let mut events = Vec::with_capacity(n + 1);
+        let mut ret_of = vec![0; ops.len()];
+        for (idx, &(_, is_ret, op)) in order.iter().enumerate() {
+            events.push(Event {
+                op,
+                is_call: !is_ret,
+            });
+            if is_ret {
+                ret_of[op] = idx;
+            }
+        }
+        // The head sentinel sits at index n; the last event points at NIL.
+        events.push(Event {
+            op: NIL,
+            is_call: false,
+        });
+        let mut next: Vec<usize> = (1..=n).chain([NIL]).collect();
+        let mut prev: Vec<usize> = (0..=n).map(|i| i.wrapping_sub(1)).collect();
+        if n > 0 {
+            next[n - 1] = NIL;
+            next[n] = 0;
+            prev[0] = n;
+        } else {
+            next[n] = NIL;
+        }
+        Events {
+            events,
+            next,
+            prev,
+            ret_of,
+            head: n,
+        }
+    }
+
+    fn first(&self) -> usize {
+        self.next[self.head]
+    }
+
+    fn unlink(&mut self, x: usize) {
+        let (p, n) = (self.prev[x], self.next[x]);
+        self.next[p] = n;
+        if n != NIL {
+            self.prev[n] = p;
+        }
+    }
+
+    fn relink(&mut self, x: usize) {
+        let (p, n) = (self.prev[x], self.next[x]);
+        self.next[p] = x;
+        if n != NIL {
+            self.prev[n] = x;
+        }
+    }
+
+    /// Takes a placed operation (its call at `call`) out of the list.
+    fn lift(&mut self, call: usize) {
+        let ret = self.ret_of[self.events[call].op];
+        self.unlink(call);
+        self.unlink(ret);
+    }
+
+    fn unlift(&mut self, call: usize) {
+        let ret = self.ret_of[self.events[call].op];
+        self.relink(ret);
+        self.relink(call);
+    }
+}
+
+/// Searches one key's history; the number of states visited, or why no
+/// order exists.
+fn check_key(history: &History, key: &Bytes, ops: &[KeyOp]) -> Result<u64, Violation> {
+    let mut events = Events::new(ops);
+    // The set of placed operations is remembered by a 128-bit Zobrist hash
+    // (the xor of a random tag per placed operation): O(1) per step where a
+    // bitset would cost O(operations). Two different sets share a hash
+    // with odds near 2^-128, and a clash could only hide a valid order
+    // (a false alarm), never pass an invalid history.
+    let tags: Vec<u128> = {
+        let mut x = 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835u128 ^ ops.len() as u128;
+        (0..ops.len())
+            .map(|_| {
+                x ^= x << 23;
+                x ^= x >> 17;
+                x ^= x << 26;
+                x
+            })
+            .collect()
+    };
+    let mut placed: u128 = 0;
+    let mut state: Option<u32> = None;
+    let mut stack: Vec<(usize, Option<u32>)> = Vec::new();
+    let mut seen: HashSet<(u128, Option<u32>)> = HashSet::new();
+    let mut states = 0u64;
+    // The deepest point reached, for the witness: (depth, the answer that
+    // could not be reached in time, the calls pending there, the value).
+    let mut deepest: Option<(usize, usize, Vec<usize>, Vec<usize>)> = None;
+    let mut at = events.first();
+    while events.first() != NIL {
+        let ev = events.events[at];
+        if ev.is_call {
+            let op = &ops[ev.op];
+            let fits = op.write || op.value == state;
+            let after = if op.write { op.value } else { state };
+            if fits && seen.insert((placed ^ tags[ev.op], after)) {
+                placed ^= tags[ev.op];
+                states += 1;
+                stack.push((at, state));
+                state = after;
+                events.lift(at);
+                at = events.first();
+                continue;
+            }
+            at = events.next[at];
+        } else {
+            if deepest.as_ref().is_none_or(|d| stack.len() > d.0) {
+                let mut pending = Vec::new();
+                let mut e = events.first();
+                while e != at {
+                    if events.events[e].is_call {
+                        pending.push(events.events[e].op);
+                    }
+                    e = events.next[e];
+                }
+                let order: Vec<usize> = stack.iter().map(|(c, _)| events.events[*c].op).collect();
+                deepest = Some((stack.len(), ev.op, pending, order));
+            }
+            let Some((call, before)) = stack.pop() else {
+                let (_, stuck, pending, order) = deepest.expect("recorded above");
+                return Err(witness(history, key, ops, stuck, &pending, &order));
+            };
+            placed ^= tags[events.events[call].op];
+            state = before;
+            events.unlift(call);
+            at = events.next[call];
+        }
+    }
+    Ok(states)
+}
+
+fn witness(
+    history: &History,
+    key: &Bytes,
+    ops: &[KeyOp],
+    stuck: usize,
+    pending: &[usize],
+    order: &[usize],
+) -> Violation {
+    let last_write = order.iter().rev().find(|&&i| ops[i].write).copied();
+    let mut involved: Vec<usize> = pending.to_vec();
+    involved.push(stuck);
+    involved.extend(last_write);
+    let mut ids: Vec<usize> = involved.iter().map(|&i| ops[i].op).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let value = match last_write {
+        Some(w) => format!("the value written by #{}", ops[w].op),
+        None => "its initial value (absent)".to_string(),
+    };
+    Violation {
+        key: key.clone(),
+        reason: format!(
+            "after the longest valid order found ({} operations), the key holds {value}, \
+             and #{} answered before it could take effect",
+            order.len(),
+            ops[stuck].op
+        ),
+        witness: ids.into_iter().map(|id| history.ops[id].clone()).collect(),
+    }
+}
