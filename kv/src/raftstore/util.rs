@@ -52,45 +52,56 @@ impl RaftstoreError {
 
 /// The `errorpb::Error` a client sees for `e` (Go's `RaftstoreErrToPbError`).
 pub fn raftstore_err_to_pb_error(e: &RaftstoreError) -> errorpb::Error {
-    let mut ret = errorpb::Error::default();
-    match e {
-        RaftstoreError::NotLeader { region_id, leader } => {
-            ret.not_leader = Some(errorpb::NotLeader {
-                region_id: *region_id,
-                leader: *leader,
-            })
+    errorpb::Error::from(e)
+}
+
+/// Every error carries its text in `message` (as Go's conversion does),
+/// and the typed field a client can act on, if there is one.
+impl From<&RaftstoreError> for errorpb::Error {
+    fn from(e: &RaftstoreError) -> Self {
+        let mut ret = errorpb::Error {
+            message: e.to_string(),
+            ..Default::default()
+        };
+        match e {
+            RaftstoreError::NotLeader { region_id, leader } => {
+                ret.not_leader = Some(errorpb::NotLeader {
+                    region_id: *region_id,
+                    leader: *leader,
+                })
+            }
+            RaftstoreError::RegionNotFound(region_id) => {
+                ret.region_not_found = Some(errorpb::RegionNotFound {
+                    region_id: *region_id,
+                })
+            }
+            RaftstoreError::KeyNotInRegion { key, region } => {
+                ret.key_not_in_region = Some(errorpb::KeyNotInRegion {
+                    key: key.clone(),
+                    region_id: region.id,
+                    start_key: region.start_key.clone(),
+                    end_key: region.end_key.clone(),
+                })
+            }
+            RaftstoreError::EpochNotMatch { regions, .. } => {
+                ret.epoch_not_match = Some(errorpb::EpochNotMatch {
+                    current_regions: regions.clone(),
+                })
+            }
+            RaftstoreError::StaleCommand => ret.stale_command = Some(errorpb::StaleCommand {}),
+            RaftstoreError::StoreNotMatch {
+                request_store_id,
+                actual_store_id,
+            } => {
+                ret.store_not_match = Some(errorpb::StoreNotMatch {
+                    request_store_id: *request_store_id,
+                    actual_store_id: *actual_store_id,
+                })
+            }
+            RaftstoreError::Other(_) => {}
         }
-        RaftstoreError::RegionNotFound(region_id) => {
-            ret.region_not_found = Some(errorpb::RegionNotFound {
-                region_id: *region_id,
-            })
-        }
-        RaftstoreError::KeyNotInRegion { key, region } => {
-            ret.key_not_in_region = Some(errorpb::KeyNotInRegion {
-                key: key.clone(),
-                region_id: region.id,
-                start_key: region.start_key.clone(),
-                end_key: region.end_key.clone(),
-            })
-        }
-        RaftstoreError::EpochNotMatch { regions, .. } => {
-            ret.epoch_not_match = Some(errorpb::EpochNotMatch {
-                current_regions: regions.clone(),
-            })
-        }
-        RaftstoreError::StaleCommand => ret.stale_command = Some(errorpb::StaleCommand {}),
-        RaftstoreError::StoreNotMatch {
-            request_store_id,
-            actual_store_id,
-        } => {
-            ret.store_not_match = Some(errorpb::StoreNotMatch {
-                request_store_id: *request_store_id,
-                actual_store_id: *actual_store_id,
-            })
-        }
-        RaftstoreError::Other(_) => ret.message = e.to_string(),
+        ret
     }
-    ret
 }
 
 /// The snapshot a raft message carries, if it is a MsgSnapshot: such a
@@ -559,5 +570,37 @@ mod tests {
         let s = pb.store_not_match.unwrap();
         assert_eq!(1, s.request_store_id);
         assert_eq!(2, s.actual_store_id);
+    }
+
+    #[test]
+    fn every_error_carries_its_text() {
+        let errors = [
+            RaftstoreError::NotLeader {
+                region_id: 1,
+                leader: None,
+            },
+            RaftstoreError::RegionNotFound(1),
+            RaftstoreError::KeyNotInRegion {
+                key: vec![9],
+                region: Box::default(),
+            },
+            RaftstoreError::EpochNotMatch {
+                message: "current epoch of region 1 is newer".into(),
+                regions: vec![],
+            },
+            RaftstoreError::StaleCommand,
+            RaftstoreError::StoreNotMatch {
+                request_store_id: 1,
+                actual_store_id: 2,
+            },
+            RaftstoreError::other("something else"),
+        ];
+        for e in &errors {
+            let pb = errorpb::Error::from(e);
+            assert_eq!(pb.message, e.to_string());
+            assert!(!pb.message.is_empty(), "{e:?}");
+        }
+        let epoch = raftstore_err_to_pb_error(&errors[3]);
+        assert!(epoch.message.contains("is newer"), "{}", epoch.message);
     }
 }
