@@ -15,6 +15,7 @@ pub mod course;
 pub mod discover;
 pub mod goref;
 pub mod grade;
+pub mod html;
 pub mod logscan;
 pub mod report;
 pub mod runner;
@@ -22,5 +23,5 @@ pub mod select;
 pub mod session;
 
 pub use discover::{TestBinary, TestCase};
-pub use runner::{run, RunOptions, RunRecord, RunSpec, Status};
+pub use runner::{run, RunOptions, RunRecord, RunSpec, Side, Status};
 pub use select::{Project, Selector};

@@ -8,6 +8,7 @@
 //! cargo run --release --bin tinykv-lab -- skeleton ../student --solved 1,2a
 //! ```
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,11 +18,13 @@ use clap::{Parser, Subcommand};
 
 use tinykv_lab::course::cli::{self, PartsArgs, SkeletonArgs};
 use tinykv_lab::discover;
+use tinykv_lab::goref::{self, GoRef};
 use tinykv_lab::grade::{self, GradeArgs};
+use tinykv_lab::html;
 use tinykv_lab::report;
-use tinykv_lab::runner::{self, RunOptions, RunSpec};
+use tinykv_lab::runner::{self, RunOptions, RunRecord, RunSpec};
 use tinykv_lab::session::{self, plural, Selection};
-use tinykv_lab::{goref, Project, Selector};
+use tinykv_lab::{Project, Selector};
 
 /// Run TinyKV lab tests many times and print a pass-rate table
 /// (`tinykv-lab 3b --runs 30`), or grade a checkout (`tinykv-lab grade DIR`).
@@ -80,7 +83,8 @@ struct Args {
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
 
-    /// LOG_LEVEL for our test processes (default: inherited).
+    /// LOG_LEVEL for the test processes, ours and Go's (default: inherited;
+    /// Go's falls back to `fatal`, as in the Go Makefile).
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
 
@@ -92,6 +96,11 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 
+    /// Write a self-contained HTML page: the table and a strip plot of
+    /// every run's wall time per test, failures linked to their logs.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+
     /// Where failed runs' logs are kept [default: target/lab/<timestamp>].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -99,6 +108,10 @@ struct Args {
     /// Also run the same tests in a Go TinyKV checkout and compare.
     #[arg(long, value_name = "DIR")]
     go_ref: Option<PathBuf>,
+
+    /// The `go` binary for --go-ref [default: `go` on PATH].
+    #[arg(long, value_name = "PATH", requires = "go_ref")]
+    go: Option<PathBuf>,
 
     /// Build only these packages' tests instead of the whole workspace.
     #[arg(short, long = "package", value_name = "PKG")]
@@ -143,25 +156,142 @@ fn grade_checkout(args: &GradeArgs) -> Result<ExitCode> {
     })
 }
 
+/// The Go reference's part of a session, ready before any timed run.
+struct GoPlan {
+    /// One run spec per selected test Go has and could build.
+    specs: Vec<RunSpec>,
+    /// The failed runs of tests whose Go package does not compile.
+    unbuilt: Vec<RunRecord>,
+    /// Selected tests Go does not have: `n/a`.
+    not_in_go: BTreeSet<String>,
+    /// `<out>/go`: Go's failed logs; `bin/` and `tmp/` under it go away.
+    dir: PathBuf,
+}
+
+impl GoPlan {
+    /// Builds each needed Go package's test binary once (`go test -c`)
+    /// and makes the run specs. A build that fails for the environment's
+    /// sake (modules, vendoring, toolchain) is an error: the Go side could
+    /// not be run at all. One that fails in the compiler makes that
+    /// package's tests' Go runs failures.
+    fn prepare(
+        go: &GoRef,
+        selection: &Selection,
+        runs: u32,
+        log_level: Option<&str>,
+        out_dir: &Path,
+    ) -> Result<GoPlan> {
+        let dir = out_dir.join("go");
+        let (bin_dir, tmp_root) = (dir.join("bin"), dir.join("tmp"));
+        for d in [&dir, &bin_dir, &tmp_root] {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        let packages = goref::packages_of(selection.cases.iter().map(|c| c.name()));
+        let mut builds = Vec::new();
+        if !packages.is_empty() {
+            eprintln!(
+                "tinykv-lab: building the Go test binaries (go test -c): {}",
+                packages.join(", ")
+            );
+            builds = go.build(&packages, &bin_dir, &dir);
+        }
+        for b in &builds {
+            match &b.binary {
+                Ok(_) => eprintln!(
+                    "tinykv-lab:   go test -c ./{}: {:.1}s",
+                    b.package, b.seconds
+                ),
+                Err(f) => {
+                    let log = f
+                        .log
+                        .as_ref()
+                        .map(|l| format!(" (log: {})", l.display()))
+                        .unwrap_or_default();
+                    if f.environment {
+                        let _ = std::fs::remove_dir_all(&bin_dir);
+                        bail!(
+                            "--go-ref {}: go test -c ./{} failed, not in the code but in the \
+                             setup (modules, vendoring, GOFLAGS, toolchain): {}{log}",
+                            go.dir.display(),
+                            b.package,
+                            f.failure
+                        );
+                    }
+                    eprintln!(
+                        "tinykv-lab: the Go package {} does not compile; its tests' Go runs \
+                         fail: {}{log}",
+                        b.package, f.failure
+                    );
+                }
+            }
+        }
+        // LOG_LEVEL: ours if given, else the inherited one, else Go's
+        // Makefile's `fatal`.
+        let level = log_level
+            .map(str::to_string)
+            .or_else(|| std::env::var("LOG_LEVEL").ok())
+            .unwrap_or_else(|| "fatal".to_string());
+        let mut plan = GoPlan {
+            specs: Vec::new(),
+            unbuilt: Vec::new(),
+            not_in_go: BTreeSet::new(),
+            dir,
+        };
+        for (case, name) in selection.cases.iter().zip(&selection.names) {
+            let build =
+                goref::package(case.name()).and_then(|p| builds.iter().find(|b| b.package == p));
+            match build {
+                None => {
+                    plan.not_in_go.insert(name.clone());
+                }
+                Some(build) => match go.spec(name, case.name(), build, &level, &tmp_root) {
+                    Some(spec) => plan.specs.push(spec),
+                    None => plan
+                        .unbuilt
+                        .extend(goref::unbuilt_records(name, build, runs)),
+                },
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Removes the binaries and the (by now empty) temp root.
+    fn clean_up(&self) {
+        let _ = std::fs::remove_dir_all(self.dir.join("bin"));
+        session::remove_dir_if_empty(&self.dir.join("tmp"));
+    }
+}
+
+/// `1 test, 3 runs each, 1 run at a time, timeout 600s`.
+fn header_line(tests: usize, runs: u32, jobs: usize, timeout: u64) -> String {
+    format!(
+        "{}, {} each, {} at a time, timeout {timeout}s",
+        plural(tests, "test"),
+        plural(runs as usize, "run"),
+        plural(jobs, "run"),
+    )
+}
+
 fn lab(args: Args) -> Result<ExitCode> {
     let selector = Selector::new(&args.projects, args.run.as_deref()).context("bad --run regex")?;
-    // Check the Go side before the long part, so a missing toolchain is
-    // said up front rather than after an hour of runs.
+    // Check the Go side before anything else, so a wrong checkout or a
+    // missing toolchain is said at once (exit 2), not after our runs.
     let go = match &args.go_ref {
         None => None,
         Some(dir) => {
-            if !dir.is_dir() {
-                bail!("--go-ref {}: not a directory", dir.display());
-            }
-            match goref::find_go() {
-                Some(go) => Some((go, dir.clone())),
-                None => {
-                    eprintln!(
-                        "tinykv-lab: --go-ref: no `go` toolchain on PATH; running ours alone"
-                    );
-                    None
-                }
-            }
+            let wanted = goref::packages_of(
+                goref::catalogue()
+                    .map(|(name, _)| name)
+                    .filter(|name| selector.matches(name)),
+            );
+            let go = GoRef::check(args.go.as_deref(), dir, &wanted)?;
+            eprintln!(
+                "tinykv-lab: Go reference: {} ({}, {})",
+                go.dir.display(),
+                go.version,
+                go.go.display()
+            );
+            Some(go)
         }
     };
 
@@ -193,72 +323,126 @@ fn lab(args: Args) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         log_dir: out_dir.clone(),
     };
-
-    runner::install_interrupt_handler();
-    eprintln!(
-        "tinykv-lab: {} x {}, {} at a time, timeout {}s",
-        plural(specs.len(), "test"),
-        plural(args.runs as usize, "run"),
-        jobs,
-        args.timeout
-    );
-    let records = session::run_with_progress(&specs, &opts, "");
-
-    let go_records = match &go {
-        Some((go, dir)) if !runner::stop_requested() => {
-            let go_specs: Vec<RunSpec> = selection
-                .cases
-                .iter()
-                .map(|c| goref::spec(go, dir, c.name()))
-                .collect();
-            let go_opts = RunOptions {
-                log_dir: out_dir.join("go"),
-                ..opts.clone()
-            };
-            std::fs::create_dir_all(&go_opts.log_dir)?;
-            eprintln!(
-                "tinykv-lab: the same runs in the Go reference at {}",
-                dir.display()
-            );
-            Some(session::run_with_progress(&go_specs, &go_opts, "go "))
-        }
-        _ => None,
+    // The Go binaries are built before any timed run, so no run times a
+    // build.
+    let go_plan = match &go {
+        Some(go) => Some(GoPlan::prepare(
+            go,
+            &selection,
+            args.runs,
+            args.log_level.as_deref(),
+            &out_dir,
+        )?),
+        None => None,
     };
 
+    runner::install_interrupt_handler();
+    let header = header_line(specs.len(), args.runs, jobs, args.timeout);
+    eprintln!("tinykv-lab: {header}");
+    let records = session::run_with_progress(&specs, &opts, "");
+
+    let go_records = match &go_plan {
+        Some(plan) => {
+            let mut go_records = Vec::new();
+            if !runner::stop_requested() && !plan.specs.is_empty() {
+                let go_opts = RunOptions {
+                    log_dir: plan.dir.clone(),
+                    ..opts.clone()
+                };
+                eprintln!(
+                    "tinykv-lab: the same in the Go reference: {}",
+                    header_line(plan.specs.len(), args.runs, jobs, args.timeout)
+                );
+                go_records = session::run_with_progress(&plan.specs, &go_opts, "go ");
+            }
+            go_records.extend(plan.unbuilt.iter().cloned());
+            plan.clean_up();
+            Some(go_records)
+        }
+        None => None,
+    };
+    let all: Vec<RunRecord> = records
+        .iter()
+        .chain(go_records.iter().flatten())
+        .cloned()
+        .collect();
+
     if let Some(path) = &args.junit {
-        report::write_junit(path, &records)
-            .with_context(|| format!("writing {}", path.display()))?;
+        report::write_junit(path, &all).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("tinykv-lab: JUnit report: {}", path.display());
     }
     if let Some(path) = &args.json {
-        report::write_json(path, &records)
-            .with_context(|| format!("writing {}", path.display()))?;
+        report::write_json(path, &all).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("tinykv-lab: JSON report: {}", path.display());
+    }
+    let empty = BTreeSet::new();
+    if let Some(path) = &args.html {
+        let mut subtitle = format!("{header}; {}", session::utc_now_line());
+        if let Some(go) = &go {
+            subtitle.push_str(&format!(
+                "; Go reference {} ({})",
+                go.dir.display(),
+                go.version
+            ));
+        }
+        let page = html::Page {
+            subtitle,
+            ours: &records,
+            go: go_records
+                .as_deref()
+                .map(|g| (g, go_plan.as_ref().map_or(&empty, |p| &p.not_in_go))),
+        };
+        html::write_html(path, &page).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("tinykv-lab: HTML report: {}", path.display());
     }
     session::remove_dir_if_empty(&out_dir.join("go"));
     session::remove_dir_if_empty(&out_dir);
-    let kept = records.iter().chain(go_records.iter().flatten());
-    if kept.filter_map(|r| r.log.as_ref()).next().is_some() {
+    if all.iter().any(|r| r.log.is_some()) {
         eprintln!("tinykv-lab: logs of failed runs: {}", out_dir.display());
     }
 
-    let go_summary = go_records.as_deref().map(report::summarize);
-    print!(
-        "\n{}",
-        report::format_table(&report::summarize(&records), go_summary.as_deref())
-    );
-    if let Some(go_records) = &go_records {
-        println!("go reference: {}", report::total_line(go_records));
-    }
+    let ours = report::summarize(&records);
+    let go_side = go_records.as_deref().map(|g| {
+        report::GoSide::new(
+            g,
+            go_plan
+                .as_ref()
+                .map(|p| p.not_in_go.clone())
+                .unwrap_or_default(),
+        )
+    });
+    print!("\n{}", report::format_table(&ours, go_side.as_ref()));
     if runner::stop_requested() {
         println!("interrupted: runs not started were skipped");
     }
     if let Some(cpu) = report::total_cpu_secs(&records) {
         println!("CPU: {cpu:.1} s (user + system) over all runs");
     }
-    println!("{}", report::total_line(&records));
+    if let (Some(go_records), Some(go_side)) = (&go_records, &go_side) {
+        if let Some(cpu) = report::total_cpu_secs(go_records) {
+            println!("Go CPU: {cpu:.1} s (user + system) over all Go runs");
+        }
+        if let Some(line) = report::ratio_line(&ours, go_side) {
+            println!("{line}");
+        }
+        if !go_side.not_in_go.is_empty() {
+            println!(
+                "not in Go (n/a): {}",
+                go_side
+                    .not_in_go
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        println!("ours: {}", report::total_line(&records));
+        println!("go reference: {}", report::total_line(go_records));
+    }
+    // The last line, and the exit status, count both sides' runs.
+    println!("{}", report::total_line(&all));
 
-    let (_, failed) = report::totals(&records);
+    let (_, failed) = report::totals(&all);
     Ok(if runner::stop_requested() {
         ExitCode::from(130)
     } else if failed > 0 {
@@ -285,6 +469,35 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101-000000");
         assert_eq!(utc_stamp(951_782_400 + 3_723), "20000229-010203");
         assert_eq!(utc_stamp(1_767_225_599), "20251231-235959");
+    }
+
+    #[test]
+    fn header_is_grammatical() {
+        assert_eq!(
+            header_line(1, 1, 2, 600),
+            "1 test, 1 run each, 2 runs at a time, timeout 600s"
+        );
+        assert_eq!(
+            header_line(3, 2, 1, 5),
+            "3 tests, 2 runs each, 1 run at a time, timeout 5s"
+        );
+    }
+
+    #[test]
+    fn go_needs_go_ref() {
+        assert!(Cli::try_parse_from(["tinykv-lab", "--go", "/usr/bin/go"]).is_err());
+        let a = parse_run(&[
+            "tinykv-lab",
+            "--go-ref",
+            "/r",
+            "--go",
+            "/g/go",
+            "--html",
+            "x.html",
+        ])
+        .unwrap();
+        assert_eq!(a.go, Some(PathBuf::from("/g/go")));
+        assert_eq!(a.html, Some(PathBuf::from("x.html")));
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! scripting over many sessions. All three are built from the same run
 //! records, so they cannot disagree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::runner::{RunRecord, Status};
+use crate::runner::{RunRecord, Side, Status};
 
 /// How much of a failed run's log goes into its JUnit `<failure>`: the tail,
 /// where the panic is. The whole log stays on disk under `--out`.
@@ -36,6 +36,8 @@ pub struct Summary {
     pub median_cpu_secs: Option<f64>,
     /// The failure line of the lowest-numbered failed run.
     pub first_failure: Option<String>,
+    /// That run's kept log.
+    pub first_failure_log: Option<PathBuf>,
 }
 
 /// Sums up records per test, in the order tests first appear.
@@ -78,6 +80,10 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                     .iter()
                     .find(|r| !r.passed())
                     .map(|r| r.failure.clone().unwrap_or_else(|| "failed".into())),
+                first_failure_log: runs
+                    .iter()
+                    .find(|r| !r.passed())
+                    .and_then(|r| r.log.clone()),
             }
         })
         .collect()
@@ -121,9 +127,43 @@ pub fn truncate(s: &str, width: usize) -> String {
     }
 }
 
-/// The table: one row per test; with `go` (the Go reference's summaries by
-/// name) two more columns, the Go pass rate and median, beside ours.
-pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
+/// The Go reference's side of a session: its runs' summaries, and the
+/// tests Go does not have (`n/a`: not run, not failed).
+#[derive(Debug, Clone, Default)]
+pub struct GoSide {
+    pub summaries: Vec<Summary>,
+    pub not_in_go: BTreeSet<String>,
+}
+
+impl GoSide {
+    pub fn new(records: &[RunRecord], not_in_go: BTreeSet<String>) -> GoSide {
+        GoSide {
+            summaries: summarize(records),
+            not_in_go,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Summary> {
+        self.summaries.iter().find(|s| s.name == name)
+    }
+}
+
+/// What a Go cell holds for a test Go does not have.
+pub const NOT_IN_GO: &str = "n/a";
+
+fn opt_cell(v: Option<f64>, precision: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.precision$}"))
+}
+
+/// The table's header and cells (failure lines cut to `width`): ours, and
+/// with `go` the Go reference's pass rate, median wall, median CPU, peak
+/// RSS and first failure beside them. The text table and the HTML report
+/// both lay out these cells.
+pub fn table_cells(
+    rows: &[Summary],
+    go: Option<&GoSide>,
+    width: usize,
+) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let mut header = vec![
         "TEST",
         "RUNS",
@@ -135,14 +175,18 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
         "PEAK RSS MiB",
     ];
     if go.is_some() {
-        header.extend(["GO PASSED", "GO MEDIAN s"]);
+        header.extend(["GO PASSED", "GO MEDIAN s", "GO CPU s", "GO PEAK RSS MiB"]);
     }
     header.push("FIRST FAILURE");
-    let go_by_name: HashMap<&str, &Summary> = go
-        .unwrap_or_default()
-        .iter()
-        .map(|s| (s.name.as_str(), s))
-        .collect();
+    if go.is_some() {
+        header.push("GO FIRST FAILURE");
+    }
+    let failure = |s: &Summary| {
+        s.first_failure
+            .as_deref()
+            .map(|f| truncate(f, width))
+            .unwrap_or_default()
+    };
 
     let mut cells: Vec<Vec<String>> = Vec::new();
     for row in rows {
@@ -153,38 +197,94 @@ pub fn format_table(rows: &[Summary], go: Option<&[Summary]>) -> String {
             row.failed.to_string(),
             format!("{:.2}", row.median),
             format!("{:.2}", row.max),
-            row.median_cpu_secs
-                .map(|c| format!("{c:.2}"))
-                .unwrap_or_else(|| "-".to_string()),
-            row.peak_rss_mib
-                .map(|m| format!("{m:.1}"))
-                .unwrap_or_else(|| "-".to_string()),
+            opt_cell(row.median_cpu_secs, 2),
+            opt_cell(row.peak_rss_mib, 1),
         ];
-        if go.is_some() {
-            match go_by_name.get(row.name.as_str()) {
+        let mut go_failure = None;
+        if let Some(go) = go {
+            match go.get(&row.name) {
                 Some(g) => {
                     line.push(format!("{}/{}", g.passed, g.runs));
                     line.push(format!("{:.2}", g.median));
+                    line.push(opt_cell(g.median_cpu_secs, 2));
+                    line.push(opt_cell(g.peak_rss_mib, 1));
+                    go_failure = Some(failure(g));
                 }
-                None => line.extend(["-".to_string(), "-".to_string()]),
+                None => {
+                    let cell = if go.not_in_go.contains(&row.name) {
+                        NOT_IN_GO
+                    } else {
+                        "-"
+                    };
+                    line.extend(std::iter::repeat_n(cell.to_string(), 4));
+                    go_failure = Some(String::new());
+                }
             }
         }
-        line.push(
-            row.first_failure
-                .as_deref()
-                .map(|f| truncate(f, TABLE_FAILURE_WIDTH))
-                .unwrap_or_default(),
-        );
+        line.push(failure(row));
+        line.extend(go_failure);
         cells.push(line);
     }
+    (header, cells)
+}
 
+/// The table: one row per test; with `go`, the Go reference's columns
+/// beside ours (see [`table_cells`]).
+pub fn format_table(rows: &[Summary], go: Option<&GoSide>) -> String {
+    // Two failure columns share the width one had.
+    let width = if go.is_some() {
+        TABLE_FAILURE_WIDTH * 3 / 5
+    } else {
+        TABLE_FAILURE_WIDTH
+    };
+    let (header, cells) = table_cells(rows, go, width);
     layout_table(&header, &cells)
 }
 
-/// Lays out a table: columns two spaces apart, the first (names) and last
-/// (messages) read left to right, the numbers between aligned right.
+/// The closing comparison: ours over Go's summed medians of wall-clock and
+/// CPU seconds and summed peak RSS, over the tests both sides ran (a test
+/// Go does not have, or whose Go runs never started, is left out).
+pub fn ratio_line(ours: &[Summary], go: &GoSide) -> Option<String> {
+    let both: Vec<(&Summary, &Summary)> = ours
+        .iter()
+        .filter_map(|o| Some((o, go.get(&o.name)?)))
+        .filter(|(o, g)| o.median_cpu_secs.is_some() && g.median_cpu_secs.is_some())
+        .collect();
+    if both.is_empty() {
+        return None;
+    }
+    let sum = |f: &dyn Fn(&Summary) -> Option<f64>, side: usize| -> f64 {
+        both.iter()
+            .filter_map(|pair| f(if side == 0 { pair.0 } else { pair.1 }))
+            .sum()
+    };
+    let ratio = |what: &str, f: &dyn Fn(&Summary) -> Option<f64>, unit: &str| {
+        let (o, g) = (sum(f, 0), sum(f, 1));
+        if g > 0.0 {
+            format!("{what} {:.2}x ({o:.2} / {g:.2} {unit})", o / g)
+        } else {
+            format!("{what} -")
+        }
+    };
+    Some(format!(
+        "ours/Go over {} both ran: {}, {}, {}",
+        crate::session::plural(both.len(), "test"),
+        ratio("wall", &|s| Some(s.median), "s"),
+        ratio("CPU", &|s| s.median_cpu_secs, "s"),
+        ratio("peak RSS", &|s| s.peak_rss_mib, "MiB"),
+    ))
+}
+
+/// Lays out a table: columns two spaces apart, the first (names), the last
+/// and the failure columns (messages) read left to right, the numbers
+/// between aligned right.
 pub fn layout_table(header: &[&str], cells: &[Vec<String>]) -> String {
     let columns = header.len();
+    let left: Vec<bool> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| i == 0 || i == columns - 1 || h.ends_with("FAILURE"))
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for line in cells {
         for (w, c) in widths.iter_mut().zip(line) {
@@ -199,7 +299,7 @@ pub fn layout_table(header: &[&str], cells: &[Vec<String>]) -> String {
             if i > 0 {
                 text.push_str("  ");
             }
-            if i == 0 || last {
+            if left[i] {
                 // Names and messages read left to right; numbers line up right.
                 if last {
                     text.push_str(cell);
@@ -279,10 +379,14 @@ pub fn log_tail(path: &Path, max: u64) -> io::Result<String> {
     })
 }
 
-/// The JUnit report: one `<testsuite>` per test binary, one `<testcase>`
-/// per run named `TestX#N`, and for a failed run a `<failure>` carrying the
-/// failure line as `message` and the log's tail as text.
+/// The JUnit report: one `<testsuite>` per test binary (with a `side`
+/// property, `rust` or `go`), one `<testcase>` per run named `TestX#N`
+/// with the binary as `classname` (`go:kv/test_raftstore` for Go's), and
+/// for a failed run a `<failure>` carrying the failure line as `message`
+/// and the log's tail as text.
 pub fn junit_report(records: &[RunRecord]) -> String {
+    // One suite per binary; Go's binaries are named `go:<package>`, so a
+    // suite is all one side's.
     let mut suites: Vec<(&str, Vec<&RunRecord>)> = Vec::new();
     for r in records {
         match suites.iter_mut().find(|(b, _)| *b == r.binary) {
@@ -301,11 +405,17 @@ pub fn junit_report(records: &[RunRecord]) -> String {
     for (binary, runs) in suites {
         let failed = runs.iter().filter(|r| !r.passed()).count();
         let time: f64 = runs.iter().map(|r| r.seconds).sum();
+        let side = runs.first().map_or(Side::Rust, |r| r.side);
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" skipped=\"0\" time=\"{time:.3}\">",
             xml_attr(binary),
             runs.len()
+        );
+        let _ = writeln!(
+            out,
+            "    <properties><property name=\"side\" value=\"{}\"/></properties>",
+            side.as_str()
         );
         for r in runs {
             let _ = write!(
@@ -354,6 +464,7 @@ mod tests {
         RunRecord {
             name: name.into(),
             binary: "raft/raft".into(),
+            side: Side::Rust,
             run,
             status,
             seconds,
@@ -421,13 +532,80 @@ TestOneSplit3B            3       1       2     12.00  600.00   2.00           3
 
     #[test]
     fn table_with_go_columns() {
-        let ours = summarize(&sample());
-        let go = summarize(&[rec("TestOneSplit3B", 1, Status::Passed, 8.0, None)]);
+        let ours = summarize(&[
+            rec("TestA", 1, Status::Passed, 1.0, None),
+            rec("TestOneSplit3B", 1, Status::Failed, 2.0, Some("ours broke")),
+            rec("TestNew", 1, Status::Passed, 1.0, None),
+        ]);
+        let mut g = rec("TestOneSplit3B", 1, Status::Failed, 8.0, Some("go broke"));
+        g.side = Side::Go;
+        g.max_rss_kib = Some(2048);
+        let go = GoSide::new(&[g], ["TestNew".to_string()].into());
         let table = format_table(&ours, Some(&go));
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].contains("GO PASSED  GO MEDIAN s  FIRST FAILURE"));
-        assert!(lines[1].contains("  -  "), "{table}");
-        assert!(lines[2].contains("1/1         8.00"), "{table}");
+        assert!(
+            lines[0].ends_with(
+                "GO PASSED  GO MEDIAN s  GO CPU s  GO PEAK RSS MiB  FIRST FAILURE  GO FIRST FAILURE"
+            ),
+            "{table}"
+        );
+        // Not run on the Go side (interrupted): dashes; not in Go: n/a.
+        assert!(
+            lines[1].contains("        -            -         -                -"),
+            "{table}"
+        );
+        assert!(
+            lines[2]
+                .contains("0/1         8.00      1.00              2.0  ours broke     go broke"),
+            "{table}"
+        );
+        assert!(
+            lines[3].contains("n/a          n/a       n/a              n/a"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn ratio_over_tests_both_ran() {
+        let ours = summarize(&[
+            rec("TestA", 1, Status::Passed, 1.0, None),
+            rec("TestB", 1, Status::Passed, 3.0, None),
+            rec("TestOnlyOurs", 1, Status::Passed, 100.0, None),
+        ]);
+        let mut go: Vec<RunRecord> = [("TestA", 2.0), ("TestB", 6.0)]
+            .into_iter()
+            .map(|(n, secs)| rec(n, 1, Status::Passed, secs, None))
+            .collect();
+        go[0].cpu_secs = Some(4.0);
+        go[1].max_rss_kib = Some(4096);
+        let go = GoSide::new(&go, BTreeSet::new());
+        assert_eq!(
+            ratio_line(&ours, &go).unwrap(),
+            "ours/Go over 2 tests both ran: wall 0.50x (4.00 / 8.00 s), CPU 0.40x (2.00 / 5.00 s), peak RSS 0.40x (2.00 / 5.00 MiB)"
+        );
+        assert_eq!(ratio_line(&ours, &GoSide::default()), None);
+    }
+
+    #[test]
+    fn junit_marks_the_side() {
+        let mut g = rec("TestA", 1, Status::Passed, 1.0, None);
+        g.side = Side::Go;
+        g.binary = "go:raft".into();
+        let xml = junit_report(&[rec("TestA", 1, Status::Passed, 1.0, None), g]);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let sides: Vec<(&str, &str)> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .map(|suite| {
+                let side = suite
+                    .descendants()
+                    .find(|p| p.has_tag_name("property") && p.attribute("name") == Some("side"))
+                    .and_then(|p| p.attribute("value"))
+                    .unwrap();
+                (suite.attribute("name").unwrap(), side)
+            })
+            .collect();
+        assert_eq!(sides, [("raft/raft", "rust"), ("go:raft", "go")]);
     }
 
     #[test]

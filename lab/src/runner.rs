@@ -32,13 +32,37 @@ pub enum Status {
     TimedOut,
 }
 
+/// Which implementation a run exercised: ours (a Rust libtest binary) or
+/// the Go reference (a `go test -c` binary). Both go through the same run
+/// model and the same reports; this is how they are told apart there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    #[default]
+    Rust,
+    Go,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Rust => "rust",
+            Side::Go => "go",
+        }
+    }
+}
+
 /// One run of one test, as it goes into the table and the reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// The test's name (the Go name where unambiguous).
     pub name: String,
-    /// Which test binary ran it (`package/target`), or `go:<package>`.
+    /// Which test binary ran it (`package/target`), or `go:<package dir>`.
     pub binary: String,
+    /// Ours or the Go reference's (`"rust"` when absent, as in reports
+    /// written before the Go side was reported).
+    #[serde(default)]
+    pub side: Side,
     /// 1-based run index, as in `TestX#3`.
     pub run: u32,
     pub status: Status,
@@ -70,7 +94,7 @@ impl RunRecord {
 pub enum Checker {
     /// A Rust libtest binary asked to run the test at this path.
     Libtest { path: String },
-    /// `go test -v -run '^name$'`.
+    /// A Go test binary run with `-test.v -test.run '^name$'`.
     GoTest { name: String },
 }
 
@@ -85,6 +109,11 @@ pub struct RunSpec {
     /// Added to (not replacing) the runner's own environment.
     pub env: Vec<(String, String)>,
     pub checker: Checker,
+    pub side: Side,
+    /// When set, each run gets a fresh directory under this one as its
+    /// `TMPDIR`, removed after the run whether it passed, failed or was
+    /// killed (a killed Go raftstore test leaves ~500 MB per store).
+    pub tmp_root: Option<PathBuf>,
 }
 
 impl RunSpec {
@@ -118,6 +147,8 @@ impl RunSpec {
             checker: Checker::Libtest {
                 path: case.path.clone(),
             },
+            side: Side::Rust,
+            tmp_root: None,
         }
     }
 }
@@ -164,7 +195,8 @@ pub fn install_interrupt_handler() {
 /// Runs go round-robin (run 1 of every test, then run 2 …) so that an
 /// interrupted session still has a row for every test. Records come back in
 /// spec order, then run order. After an interrupt, runs not yet started are
-/// skipped.
+/// skipped, and a run cut short by it is no result at all (neither passed
+/// nor failed; its log is deleted).
 pub fn run(
     specs: &[RunSpec],
     opts: &RunOptions,
@@ -187,7 +219,10 @@ pub fn run(
                 let Some(&(i, r)) = work.get(next.fetch_add(1, Ordering::SeqCst)) else {
                     return;
                 };
-                if tx.send((i, run_once(&specs[i], r, opts))).is_err() {
+                let Some(record) = run_once(&specs[i], r, opts) else {
+                    continue;
+                };
+                if tx.send((i, record)).is_err() {
                     return;
                 }
             });
@@ -219,10 +254,30 @@ pub fn log_path(dir: &Path, name: &str, run: u32) -> PathBuf {
 }
 
 /// Runs `spec` once. Never panics on a test's behalf: a run that cannot even
-/// start is a failed run with the reason as its failure line.
-pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
+/// start is a failed run with the reason as its failure line. `None` when
+/// an interrupt (Ctrl-C) cut the run short: that is no verdict on the test.
+pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord> {
     let log = log_path(&opts.log_dir, &spec.name, run);
-    let (ended, usage) = match execute(spec, &log, opts.timeout) {
+    let tmp = match &spec.tmp_root {
+        Some(root) => match private_tmp_dir(root, &spec.name, run) {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                return Some(unstarted(
+                    spec,
+                    run,
+                    format!("could not make a TMPDIR under {}: {e}", root.display()),
+                ))
+            }
+        },
+        None => None,
+    };
+    let result = execute(spec, &log, opts.timeout, tmp.as_deref());
+    if let Some(dir) = &tmp {
+        // The run's process group is dead by now: nothing writes here any
+        // more, whatever became of the run.
+        let _ = fs::remove_dir_all(dir);
+    }
+    let (ended, usage) = match result {
         Ok((ended, usage)) => (Ok(ended), Some(usage)),
         Err(e) => (Err(e), None),
     };
@@ -244,8 +299,9 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
             elapsed,
             Some(format!("timed out after {}s", opts.timeout.as_secs())),
         ),
-        Ok(Ended::Interrupted(elapsed)) => {
-            (Status::Failed, elapsed, Some("interrupted".to_string()))
+        Ok(Ended::Interrupted) => {
+            let _ = fs::remove_file(&log);
+            return None;
         }
         Err(e) => (
             Status::Failed,
@@ -259,9 +315,10 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
     } else {
         log.exists().then_some(log)
     };
-    RunRecord {
+    Some(RunRecord {
         name: spec.name.clone(),
         binary: spec.binary.clone(),
+        side: spec.side,
         run,
         status,
         seconds: seconds.as_secs_f64(),
@@ -269,7 +326,35 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> RunRecord {
         log,
         max_rss_kib: usage.map(|u| u.max_rss_kib),
         cpu_secs: usage.map(|u| u.cpu_secs),
+    })
+}
+
+/// A failed record for a run that was never started, with `why`.
+fn unstarted(spec: &RunSpec, run: u32, why: String) -> RunRecord {
+    RunRecord {
+        name: spec.name.clone(),
+        binary: spec.binary.clone(),
+        side: spec.side,
+        run,
+        status: Status::Failed,
+        seconds: 0.0,
+        failure: Some(why),
+        log: None,
+        max_rss_kib: None,
+        cpu_secs: None,
     }
+}
+
+/// A new, empty directory for one run's `TMPDIR`: `<root>/<test>.run<N>`
+/// (a leftover of that name, from a run that was not cleaned up, is
+/// replaced).
+fn private_tmp_dir(root: &Path, name: &str, run: u32) -> io::Result<PathBuf> {
+    let dir = log_path(root, name, run).with_extension("tmp");
+    if dir.exists() {
+        fs::remove_dir_all(&dir)?;
+    }
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn judge(spec: &RunSpec, log: &Path, exit: Exit) -> io::Result<Verdict> {
@@ -298,12 +383,18 @@ struct Usage {
 enum Ended {
     Exited(Exit, Duration),
     TimedOut(Duration),
-    Interrupted(Duration),
+    Interrupted,
 }
 
 /// Spawns the run in its own process group with stdout and stderr both in
 /// `log`, and waits for it until `timeout`. Also returns what it used.
-fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, Usage)> {
+/// `tmp`, if given, is the run's `TMPDIR`.
+fn execute(
+    spec: &RunSpec,
+    log: &Path,
+    timeout: Duration,
+    tmp: Option<&Path>,
+) -> io::Result<(Ended, Usage)> {
     use std::os::unix::process::CommandExt;
 
     let out = File::create(log)?;
@@ -316,6 +407,9 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, 
         .process_group(0);
     if let Some(cwd) = &spec.cwd {
         cmd.current_dir(cwd);
+    }
+    if let Some(tmp) = tmp {
+        cmd.env("TMPDIR", tmp);
     }
     let start = Instant::now();
     let mut child = cmd.spawn()?;
@@ -353,7 +447,7 @@ fn execute(spec: &RunSpec, log: &Path, timeout: Duration) -> io::Result<(Ended, 
     let ended = match stopped {
         None => Ended::Exited(Exit::from_status(status), elapsed),
         Some(Stop::TimedOut) => Ended::TimedOut(elapsed),
-        Some(Stop::Interrupted) => Ended::Interrupted(elapsed),
+        Some(Stop::Interrupted) => Ended::Interrupted,
     };
     Ok((ended, usage))
 }
@@ -435,6 +529,7 @@ mod tests {
         let r = RunRecord {
             name: "TestX".into(),
             binary: "raft/raft".into(),
+            side: Side::Go,
             run: 2,
             status: Status::TimedOut,
             seconds: 2.5,
@@ -449,5 +544,11 @@ mod tests {
         assert_eq!(v["run"], 2);
         assert_eq!(v["max_rss_kib"], 2048);
         assert_eq!(v["cpu_secs"], 1.5);
+        assert_eq!(v["side"], "go");
+        // Reports from before the Go side was reported read back as ours.
+        let mut old = v.clone();
+        old.as_object_mut().unwrap().remove("side");
+        let back: RunRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(back.side, Side::Rust);
     }
 }

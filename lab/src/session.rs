@@ -207,6 +207,23 @@ pub fn default_out_dir() -> PathBuf {
     target.join("lab").join(utc_stamp(secs))
 }
 
+/// `run at 2026-12-02 10:00:00 UTC`, for report headers.
+pub fn utc_now_line() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let s = utc_stamp(secs);
+    format!(
+        "run at {}-{}-{} {}:{}:{} UTC",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15]
+    )
+}
+
 /// `YYYYMMDD-HHMMSS` (UTC) for seconds since the epoch; sorts by time.
 pub fn utc_stamp(secs: u64) -> String {
     let (days, rem) = (secs / 86_400, secs % 86_400);

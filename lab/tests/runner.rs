@@ -284,21 +284,3 @@ fn command_line_list_and_empty_selection() {
     let (code, _, _) = lab(&["--binary", FIXTURE, "all"]);
     assert_eq!(code, 2);
 }
-
-#[test]
-fn go_ref_without_go_runs_ours_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(LAB)
-        .args(["--binary", FIXTURE, "--run", "^fixture_passes$", "--go-ref"])
-        .arg(dir.path())
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .env("PATH", dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stderr.contains("no `go` toolchain on PATH"), "{stderr}");
-    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(!stdout.contains("GO PASSED"));
-}

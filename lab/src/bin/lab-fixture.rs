@@ -12,6 +12,10 @@
 //! follows from its name: `Passes`, `Fails` (after printing a replay seed),
 //! `Flaky` (fails every second run, counted in `LAB_FIXTURE_DIR`), `Sleeps`
 //! (hangs) or `Ignored`.
+//!
+//! With `LAB_FIXTURE_SUITE=goref` it holds tests named like Go catalogue
+//! tests (`TestLeaderElection2AA`, `TestOneSplit3B`) and one Go does not
+//! have, all passing, for the side-by-side runs against a stand-in Go.
 
 use std::io::Write;
 use std::process::{exit, Command};
@@ -35,6 +39,13 @@ const GRADE_TESTS: [&str; 7] = [
     "grade::TestFixtureIgnored3B",
 ];
 
+/// The side-by-side suite (`LAB_FIXTURE_SUITE=goref`): every test passes.
+const GOREF_TESTS: [&str; 3] = [
+    "goref::TestLeaderElection2AA",
+    "goref::TestOneSplit3B",
+    "goref::TestFixtureNotInGo2B",
+];
+
 /// The seed `TestFixtureFails2B` prints, as the raftstore suites do.
 const SEED: &str = "TINYKV_SEED=4242";
 
@@ -56,10 +67,11 @@ fn main() {
         std::thread::sleep(Duration::from_secs(60));
         return;
     }
-    let tests: &[&str] = if std::env::var("LAB_FIXTURE_SUITE").is_ok_and(|s| s == "grade") {
-        &GRADE_TESTS
-    } else {
-        &TESTS
+    let suite = std::env::var("LAB_FIXTURE_SUITE").unwrap_or_default();
+    let tests: &[&str] = match suite.as_str() {
+        "grade" => &GRADE_TESTS,
+        "goref" => &GOREF_TESTS,
+        _ => &TESTS,
     };
     if has("--list") {
         for t in tests {
@@ -89,7 +101,7 @@ fn main() {
         .to_ascii_lowercase();
     let behaviour = ["passes", "fails", "flaky", "sleeps"]
         .into_iter()
-        .find(|b| name.contains(b))
+        .find(|b| name.contains(b) || suite == "goref")
         .unwrap_or("ignored");
     let behaviour = if behaviour == "flaky" {
         if flaky_run_fails(&name) {

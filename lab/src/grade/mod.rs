@@ -808,6 +808,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                     .binary
                     .as_ref()
                     .map_or_else(|| "not built".to_string(), |(b, _)| b.clone()),
+                side: crate::runner::Side::Rust,
                 run: 1,
                 status: Status::Failed,
                 seconds: 0.0,
@@ -848,6 +849,7 @@ mod tests {
         RunRecord {
             name: name.into(),
             binary: "b".into(),
+            side: crate::runner::Side::Rust,
             run,
             status: if passed {
                 Status::Passed
