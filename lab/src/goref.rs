@@ -351,6 +351,7 @@ pub fn unbuilt_records(name: &str, build: &GoBuild, runs: u32) -> Vec<RunRecord>
             log: failure.log.clone(),
             max_rss_kib: None,
             cpu_secs: None,
+            reported_secs: None,
         })
         .collect()
 }

@@ -272,7 +272,7 @@ enum GoScan {
 /// What a Go test binary's `-test.v -test.run '^Name$'` log says about
 /// that test. Knows Go ≥ 1.14's order (a test's messages first, then its
 /// `--- FAIL:` line) and the old one (the line first, then the messages).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct GoLog {
     /// `--- PASS: Name (…)` lines seen.
     pub passes: u32,
@@ -290,6 +290,9 @@ pub struct GoLog {
     pub compile_error: Option<String>,
     /// Another `go` command error (`go: inconsistent vendoring …`).
     pub go_error: Option<String>,
+    /// The test's own time, from its `--- PASS:`/`--- FAIL:` line
+    /// (`(3.21s)`): the test function alone, without process start-up.
+    pub reported_secs: Option<f64>,
 }
 
 impl GoLog {
@@ -402,6 +405,15 @@ impl GoLog {
             }
 
             let trimmed = line.trim_start();
+            if let Some(rest) = trimmed
+                .strip_prefix(&pass)
+                .or_else(|| trimmed.strip_prefix(&fail))
+            {
+                log.reported_secs = rest
+                    .split_once("s)")
+                    .and_then(|(secs, _)| secs.parse().ok())
+                    .or(log.reported_secs);
+            }
             if trimmed.starts_with(&pass) {
                 log.passes += 1;
             } else if trimmed.starts_with(&fail) {
@@ -654,6 +666,17 @@ test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 1 filtered out; 
             go(none, Exit::Code(0)).failure.as_deref(),
             Some("no test ran")
         );
+    }
+
+    #[test]
+    fn go_reports_its_own_time() {
+        let scan = |text: &str| GoLog::scan(text.as_bytes(), "TestOneSplit3B").unwrap();
+        let pass = "=== RUN   TestOneSplit3B\n--- PASS: TestOneSplit3B (3.21s)\nPASS\n";
+        assert_eq!(scan(pass).reported_secs, Some(3.21));
+        let fail = "=== RUN   TestOneSplit3B\n    x_test.go:1: no\n--- FAIL: TestOneSplit3B (0.50s)\nFAIL\n";
+        assert_eq!(scan(fail).reported_secs, Some(0.5));
+        let other = "--- PASS: TestOneSplit3BX (3.21s)\n";
+        assert_eq!(scan(other).reported_secs, None);
     }
 
     // The samples below are real output of Go 1.19 test binaries

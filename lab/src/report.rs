@@ -34,6 +34,9 @@ pub struct Summary {
     pub peak_rss_mib: Option<f64>,
     /// The median CPU seconds (user + system) of the runs that measured it.
     pub median_cpu_secs: Option<f64>,
+    /// The median of the times the test reported for itself (Go's
+    /// `--- PASS: Name (…s)`), where runs reported one.
+    pub median_reported_secs: Option<f64>,
     /// The failure line of the lowest-numbered failed run.
     pub first_failure: Option<String>,
     /// That run's kept log.
@@ -62,6 +65,8 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
             secs.sort_by(f64::total_cmp);
             let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.cpu_secs).collect();
             cpu.sort_by(f64::total_cmp);
+            let mut reported: Vec<f64> = runs.iter().filter_map(|r| r.reported_secs).collect();
+            reported.sort_by(f64::total_cmp);
             let passed = runs.iter().filter(|r| r.passed()).count() as u32;
             Summary {
                 name: name.to_string(),
@@ -76,6 +81,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                     .max()
                     .map(|kib| kib as f64 / 1024.0),
                 median_cpu_secs: (!cpu.is_empty()).then(|| median(&cpu)),
+                median_reported_secs: (!reported.is_empty()).then(|| median(&reported)),
                 first_failure: runs
                     .iter()
                     .find(|r| !r.passed())
@@ -156,8 +162,9 @@ fn opt_cell(v: Option<f64>, precision: usize) -> String {
 }
 
 /// The table's header and cells (failure lines cut to `width`): ours, and
-/// with `go` the Go reference's pass rate, median wall, median CPU, peak
-/// RSS and first failure beside them. The text table and the HTML report
+/// with `go` the Go reference's pass rate, median wall, median of the
+/// times Go's tests reported for themselves, median CPU, peak RSS and
+/// first failure beside them. The text table and the HTML report
 /// both lay out these cells.
 pub fn table_cells(
     rows: &[Summary],
@@ -175,7 +182,13 @@ pub fn table_cells(
         "PEAK RSS MiB",
     ];
     if go.is_some() {
-        header.extend(["GO PASSED", "GO MEDIAN s", "GO CPU s", "GO PEAK RSS MiB"]);
+        header.extend([
+            "GO PASSED",
+            "GO MEDIAN s",
+            "GO OWN s",
+            "GO CPU s",
+            "GO PEAK RSS MiB",
+        ]);
     }
     header.push("FIRST FAILURE");
     if go.is_some() {
@@ -206,6 +219,7 @@ pub fn table_cells(
                 Some(g) => {
                     line.push(format!("{}/{}", g.passed, g.runs));
                     line.push(format!("{:.2}", g.median));
+                    line.push(opt_cell(g.median_reported_secs, 2));
                     line.push(opt_cell(g.median_cpu_secs, 2));
                     line.push(opt_cell(g.peak_rss_mib, 1));
                     go_failure = Some(failure(g));
@@ -216,7 +230,7 @@ pub fn table_cells(
                     } else {
                         "-"
                     };
-                    line.extend(std::iter::repeat_n(cell.to_string(), 4));
+                    line.extend(std::iter::repeat_n(cell.to_string(), 5));
                     go_failure = Some(String::new());
                 }
             }
@@ -472,6 +486,7 @@ mod tests {
             log: None,
             max_rss_kib: Some(1024 * run as u64),
             cpu_secs: Some(run as f64),
+            reported_secs: None,
         }
     }
 
@@ -540,27 +555,29 @@ TestOneSplit3B            3       1       2     12.00  600.00   2.00           3
         let mut g = rec("TestOneSplit3B", 1, Status::Failed, 8.0, Some("go broke"));
         g.side = Side::Go;
         g.max_rss_kib = Some(2048);
+        g.reported_secs = Some(7.5);
         let go = GoSide::new(&[g], ["TestNew".to_string()].into());
         let table = format_table(&ours, Some(&go));
         let lines: Vec<&str> = table.lines().collect();
         assert!(
             lines[0].ends_with(
-                "GO PASSED  GO MEDIAN s  GO CPU s  GO PEAK RSS MiB  FIRST FAILURE  GO FIRST FAILURE"
+                "GO PASSED  GO MEDIAN s  GO OWN s  GO CPU s  GO PEAK RSS MiB  FIRST FAILURE  GO FIRST FAILURE"
             ),
             "{table}"
         );
         // Not run on the Go side (interrupted): dashes; not in Go: n/a.
         assert!(
-            lines[1].contains("        -            -         -                -"),
+            lines[1].contains("        -            -         -         -                -"),
             "{table}"
         );
         assert!(
-            lines[2]
-                .contains("0/1         8.00      1.00              2.0  ours broke     go broke"),
+            lines[2].contains(
+                "0/1         8.00      7.50      1.00              2.0  ours broke     go broke"
+            ),
             "{table}"
         );
         assert!(
-            lines[3].contains("n/a          n/a       n/a              n/a"),
+            lines[3].contains("n/a          n/a       n/a       n/a              n/a"),
             "{table}"
         );
     }

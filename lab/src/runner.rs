@@ -81,6 +81,11 @@ pub struct RunRecord {
     /// it waited for); `null` when the run could not be started.
     #[serde(default)]
     pub cpu_secs: Option<f64>,
+    /// The time the test reported for itself, where it does (Go's
+    /// `--- PASS: Name (3.21s)`): the test function without process
+    /// start-up and exit, to compare `seconds` with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_secs: Option<f64>,
 }
 
 impl RunRecord {
@@ -281,12 +286,19 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         Ok((ended, usage)) => (Ok(ended), Some(usage)),
         Err(e) => (Err(e), None),
     };
+    let mut reported_secs = None;
     let (status, seconds, failure) = match ended {
         Ok(Ended::Exited(exit, elapsed)) => {
-            let verdict = judge(spec, &log, exit).unwrap_or_else(|e| Verdict {
-                passed: false,
-                failure: Some(format!("could not read the log: {e}")),
-            });
+            let verdict = match judge(spec, &log, exit) {
+                Ok((verdict, reported)) => {
+                    reported_secs = reported;
+                    verdict
+                }
+                Err(e) => Verdict {
+                    passed: false,
+                    failure: Some(format!("could not read the log: {e}")),
+                },
+            };
             let status = if verdict.passed {
                 Status::Passed
             } else {
@@ -326,6 +338,7 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         log,
         max_rss_kib: usage.map(|u| u.max_rss_kib),
         cpu_secs: usage.map(|u| u.cpu_secs),
+        reported_secs,
     })
 }
 
@@ -342,6 +355,7 @@ fn unstarted(spec: &RunSpec, run: u32, why: String) -> RunRecord {
         log: None,
         max_rss_kib: None,
         cpu_secs: None,
+        reported_secs: None,
     }
 }
 
@@ -357,11 +371,15 @@ fn private_tmp_dir(root: &Path, name: &str, run: u32) -> io::Result<PathBuf> {
     Ok(dir)
 }
 
-fn judge(spec: &RunSpec, log: &Path, exit: Exit) -> io::Result<Verdict> {
+/// The run's verdict, and the time the test reported for itself, if any.
+fn judge(spec: &RunSpec, log: &Path, exit: Exit) -> io::Result<(Verdict, Option<f64>)> {
     let reader = BufReader::new(File::open(log)?);
     Ok(match &spec.checker {
-        Checker::Libtest { path } => LibtestLog::scan(reader, path)?.verdict(exit),
-        Checker::GoTest { name } => GoLog::scan(reader, name)?.verdict(exit),
+        Checker::Libtest { path } => (LibtestLog::scan(reader, path)?.verdict(exit), None),
+        Checker::GoTest { name } => {
+            let log = GoLog::scan(reader, name)?;
+            (log.verdict(exit), log.reported_secs)
+        }
     })
 }
 
@@ -536,6 +554,7 @@ mod tests {
             failure: Some("timed out after 2s".into()),
             log: None,
             max_rss_kib: Some(2048),
+            reported_secs: None,
             cpu_secs: Some(1.5),
         };
         let v = serde_json::to_value(&r).unwrap();

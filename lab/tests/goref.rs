@@ -229,7 +229,7 @@ fn side_by_side_builds_once_times_both_and_reports_both() {
             .to_string()
     };
     assert!(
-        stdout.contains("GO PASSED  GO MEDIAN s  GO CPU s  GO PEAK RSS MiB"),
+        stdout.contains("GO PASSED  GO MEDIAN s  GO OWN s  GO CPU s  GO PEAK RSS MiB"),
         "{stdout}"
     );
     assert!(row("TestOneSplit3B ").contains("0/2"), "{stdout}");
@@ -240,7 +240,7 @@ fn side_by_side_builds_once_times_both_and_reports_both() {
     assert!(row("TestLeaderElection2AA ").contains("2/2"), "{stdout}");
     assert_eq!(
         row("TestFixtureNotInGo2B ").matches("n/a").count(),
-        4,
+        5,
         "{stdout}"
     );
     assert!(

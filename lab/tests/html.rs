@@ -87,6 +87,7 @@ fn record(
         log: log.map(Path::to_path_buf),
         max_rss_kib: Some(20_000),
         cpu_secs: Some(secs * 1.3),
+        reported_secs: None,
     }
 }
 

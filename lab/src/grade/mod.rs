@@ -816,6 +816,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                 log: None,
                 max_rss_kib: None,
                 cpu_secs: None,
+                reported_secs: None,
             });
         }
     }
@@ -860,6 +861,7 @@ mod tests {
             failure: (!passed).then(|| format!("{name} failed on run {run}")),
             log: None,
             max_rss_kib: None,
+            reported_secs: None,
             cpu_secs: None,
         }
     }
