@@ -1,5 +1,5 @@
 //! The raftstore: one raft group per region, driven by a raft worker, a
-//! store worker and background workers (see DESIGN.md, "Runtime model").
+//! store worker and background workers (see docs/DESIGN.md, "Runtime").
 
 pub mod bootstrap;
 pub mod cmd_resp;
