@@ -13,16 +13,8 @@
 use std::any::Any;
 use std::sync::{Mutex, Once};
 
-/// The threads a store runs (kv's raftstore and its workers).
-const STORE_THREADS: [&str; 7] = [
-    "raft-worker",
-    "store-worker",
-    "tick-driver",
-    "split-check",
-    "snapshot-worker",
-    "raft-gc-worker",
-    "scheduler-worker",
-];
+// The threads a store runs (kv's raftstore and its workers).
+use kv::raftstore::store::thread_name::ALL as STORE_THREADS;
 
 static FIRST: Mutex<Option<String>> = Mutex::new(None);
 

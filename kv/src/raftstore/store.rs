@@ -147,6 +147,36 @@ pub struct Raftstore {
     stop_senders: Vec<Sender<()>>,
 }
 
+/// The names of a store's threads. The test cluster watches threads by
+/// these names (a store thread's panic fails the test), so they live here,
+/// once.
+pub mod thread_name {
+    /// Drives every peer's raft group.
+    pub const RAFT_WORKER: &str = "raft-worker";
+    /// Handles store-level messages (new peers, store ticks).
+    pub const STORE_WORKER: &str = "store-worker";
+    /// Sends the ticks of logical time.
+    pub const TICK_DRIVER: &str = "tick-driver";
+    /// Measures regions and finds split keys.
+    pub const SPLIT_CHECK: &str = "split-check";
+    /// Generates and applies snapshots.
+    pub const SNAPSHOT: &str = "snapshot-worker";
+    /// Deletes compacted raft log entries.
+    pub const RAFT_LOG_GC: &str = "raft-gc-worker";
+    /// Talks to the scheduler (heartbeats, ask split).
+    pub const SCHEDULER: &str = "scheduler-worker";
+    /// All of them.
+    pub const ALL: [&str; 7] = [
+        RAFT_WORKER,
+        STORE_WORKER,
+        TICK_DRIVER,
+        SPLIT_CHECK,
+        SNAPSHOT,
+        RAFT_LOG_GC,
+        SCHEDULER,
+    ];
+}
+
 /// Creates a raftstore and the router through which the rest of the node
 /// reaches it.
 pub fn create_raftstore() -> (RaftstoreRouter, Raftstore) {
@@ -183,10 +213,10 @@ impl Raftstore {
             .map_err(|e| crate::Error::Other(e.to_string()))?;
         snap_mgr.init()?;
         let workers = Workers {
-            split_check: Worker::new("split-check"),
-            region: Worker::new("snapshot-worker"),
-            raftlog_gc: Worker::new("raft-gc-worker"),
-            scheduler: Worker::new("scheduler-worker"),
+            split_check: Worker::new(thread_name::SPLIT_CHECK),
+            region: Worker::new(thread_name::SNAPSHOT),
+            raftlog_gc: Worker::new(thread_name::RAFT_LOG_GC),
+            scheduler: Worker::new(thread_name::SCHEDULER),
         };
         let ctx = Arc::new(GlobalContext {
             cfg: cfg.clone(),
@@ -239,12 +269,14 @@ impl Raftstore {
         let (stop_tx, stop_rx) = bounded::<()>(0);
         let raft_worker = RaftWorker::new(ctx.clone(), self.peer_receiver.clone());
         let rx = stop_rx.clone();
-        self.threads
-            .push(spawn("raft-worker", Box::new(move || raft_worker.run(rx))));
+        self.threads.push(spawn(
+            thread_name::RAFT_WORKER,
+            Box::new(move || raft_worker.run(rx)),
+        ));
         let store_worker = StoreWorker::new(ctx.clone(), self.store_receiver.clone());
         let rx = stop_rx.clone();
         self.threads.push(spawn(
-            "store-worker",
+            thread_name::STORE_WORKER,
             Box::new(move || store_worker.run(rx)),
         ));
         self.stop_senders.push(stop_tx);
@@ -275,7 +307,7 @@ impl Raftstore {
         let (tick_stop_tx, tick_stop_rx) = bounded::<()>(0);
         let driver = TickDriver::new(&cfg, self.router.clone());
         self.threads.push(spawn(
-            "tick-driver",
+            thread_name::TICK_DRIVER,
             Box::new(move || driver.run(tick_stop_rx)),
         ));
         self.stop_senders.push(tick_stop_tx);
