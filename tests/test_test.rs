@@ -98,18 +98,47 @@ fn client_key(cli: usize, j: usize) -> String {
     format!("{} {:08}", cli, j)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn generic_test(
-    name: &str,
-    _part: &str,
-    nclients: usize,
+/// One configuration of Go's `GenericTest`, field for field (Go passes
+/// them positionally: part, nclients, unreliable, crash, partitions,
+/// maxraftlog, confchange, split).
+struct GenericTest {
+    /// The test's Go name, for the progress lines.
+    name: &'static str,
+    /// Clients appending and scanning concurrently.
+    clients: usize,
+    /// Drop about one message in ten.
     unreliable: bool,
+    /// Restart every store after each round of clients.
     crash: bool,
+    /// Partition the stores at random, again and again.
     partitions: bool,
-    maxraftlog: i64,
-    confchange: bool,
+    /// Go's maxraftlog: the raft log GC count limit, and a check that logs
+    /// were trimmed (`None` is Go's -1).
+    max_raft_log: Option<u64>,
+    /// Add and remove peers at random meanwhile.
+    conf_change: bool,
+    /// Small regions, so that they split.
     split: bool,
-) {
+}
+
+impl GenericTest {
+    fn run(self) {
+        generic_test(self)
+    }
+}
+
+fn generic_test(t: GenericTest) {
+    let GenericTest {
+        name,
+        clients: nclients,
+        unreliable,
+        crash,
+        partitions,
+        max_raft_log,
+        conf_change: confchange,
+        split,
+    } = t;
+    let maxraftlog: i64 = max_raft_log.map_or(-1, |n| n as i64);
     let nservers = 5;
     let mut cfg = Config::new_test_config();
     if maxraftlog != -1 {
@@ -301,49 +330,49 @@ fn generic_test(
 #[test]
 #[serial]
 fn TestBasic2B() {
-    generic_test(
-        "TestBasic2B",
-        "2B",
-        1,
-        false,
-        false,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestBasic2B",
+        clients: 1,
+        unreliable: false,
+        crash: false,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConcurrent2B() {
-    generic_test(
-        "TestConcurrent2B",
-        "2B",
-        5,
-        false,
-        false,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestConcurrent2B",
+        clients: 5,
+        unreliable: false,
+        crash: false,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestUnreliable2B() {
-    generic_test(
-        "TestUnreliable2B",
-        "2B",
-        5,
-        true,
-        false,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestUnreliable2B",
+        clients: 5,
+        unreliable: true,
+        crash: false,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
@@ -398,113 +427,113 @@ fn TestOnePartition2B() {
 #[test]
 #[serial]
 fn TestManyPartitionsOneClient2B() {
-    generic_test(
-        "TestManyPartitionsOneClient2B",
-        "2B",
-        1,
-        false,
-        false,
-        true,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestManyPartitionsOneClient2B",
+        clients: 1,
+        unreliable: false,
+        crash: false,
+        partitions: true,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestManyPartitionsManyClients2B() {
-    generic_test(
-        "TestManyPartitionsManyClients2B",
-        "2B",
-        5,
-        false,
-        false,
-        true,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestManyPartitionsManyClients2B",
+        clients: 5,
+        unreliable: false,
+        crash: false,
+        partitions: true,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestPersistOneClient2B() {
-    generic_test(
-        "TestPersistOneClient2B",
-        "2B",
-        1,
-        false,
-        true,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestPersistOneClient2B",
+        clients: 1,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrent2B() {
-    generic_test(
-        "TestPersistConcurrent2B",
-        "2B",
-        5,
-        false,
-        true,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestPersistConcurrent2B",
+        clients: 5,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrentUnreliable2B() {
-    generic_test(
-        "TestPersistConcurrentUnreliable2B",
-        "2B",
-        5,
-        true,
-        true,
-        false,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestPersistConcurrentUnreliable2B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestPersistPartition2B() {
-    generic_test(
-        "TestPersistPartition2B",
-        "2B",
-        5,
-        false,
-        true,
-        true,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestPersistPartition2B",
+        clients: 5,
+        unreliable: false,
+        crash: true,
+        partitions: true,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestPersistPartitionUnreliable2B() {
-    generic_test(
-        "TestPersistPartitionUnreliable2B",
-        "2B",
-        5,
-        true,
-        true,
-        true,
-        -1,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestPersistPartitionUnreliable2B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_log: None,
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
@@ -578,81 +607,81 @@ fn TestOneSnapshot2C() {
 #[test]
 #[serial]
 fn TestSnapshotRecover2C() {
-    generic_test(
-        "TestSnapshotRecover2C",
-        "2C",
-        1,
-        false,
-        true,
-        false,
-        100,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestSnapshotRecover2C",
+        clients: 1,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSnapshotRecoverManyClients2C() {
-    generic_test(
-        "TestSnapshotRecoverManyClients2C",
-        "2C",
-        20,
-        false,
-        true,
-        false,
-        100,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestSnapshotRecoverManyClients2C",
+        clients: 20,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliable2C() {
-    generic_test(
-        "TestSnapshotUnreliable2C",
-        "2C",
-        5,
-        true,
-        false,
-        false,
-        100,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestSnapshotUnreliable2C",
+        clients: 5,
+        unreliable: true,
+        crash: false,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecover2C() {
-    generic_test(
-        "TestSnapshotUnreliableRecover2C",
-        "2C",
-        5,
-        true,
-        true,
-        false,
-        100,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestSnapshotUnreliableRecover2C",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecoverConcurrentPartition2C() {
-    generic_test(
-        "TestSnapshotUnreliableRecoverConcurrentPartition2C",
-        "2C",
-        5,
-        true,
-        true,
-        true,
-        100,
-        false,
-        false,
-    );
+    GenericTest {
+        name: "TestSnapshotUnreliableRecoverConcurrentPartition2C",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_log: Some(100),
+        conf_change: false,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
@@ -760,97 +789,97 @@ fn TestConfChangeRemoveLeader3B() {
 #[test]
 #[serial]
 fn TestConfChangeRecover3B() {
-    generic_test(
-        "TestConfChangeRecover3B",
-        "3B",
-        1,
-        false,
-        true,
-        false,
-        -1,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeRecover3B",
+        clients: 1,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConfChangeRecoverManyClients3B() {
-    generic_test(
-        "TestConfChangeRecoverManyClients3B",
-        "3B",
-        20,
-        false,
-        true,
-        false,
-        -1,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeRecoverManyClients3B",
+        clients: 20,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliable3B() {
-    generic_test(
-        "TestConfChangeUnreliable3B",
-        "3B",
-        5,
-        true,
-        false,
-        false,
-        -1,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeUnreliable3B",
+        clients: 5,
+        unreliable: true,
+        crash: false,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliableRecover3B() {
-    generic_test(
-        "TestConfChangeUnreliableRecover3B",
-        "3B",
-        5,
-        true,
-        true,
-        false,
-        -1,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeUnreliableRecover3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecover3B() {
-    generic_test(
-        "TestConfChangeSnapshotUnreliableRecover3B",
-        "3B",
-        5,
-        true,
-        true,
-        false,
-        100,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeSnapshotUnreliableRecover3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    generic_test(
-        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
-        "3B",
-        5,
-        true,
-        true,
-        true,
-        100,
-        true,
-        false,
-    );
+    GenericTest {
+        name: "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_log: Some(100),
+        conf_change: true,
+        split: false,
+    }
+    .run();
 }
 
 #[test]
@@ -907,95 +936,95 @@ fn TestOneSplit3B() {
 #[test]
 #[serial]
 fn TestSplitRecover3B() {
-    generic_test(
-        "TestSplitRecover3B",
-        "3B",
-        1,
-        false,
-        true,
-        false,
-        -1,
-        false,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitRecover3B",
+        clients: 1,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: true,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSplitRecoverManyClients3B() {
-    generic_test(
-        "TestSplitRecoverManyClients3B",
-        "3B",
-        20,
-        false,
-        true,
-        false,
-        -1,
-        false,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitRecoverManyClients3B",
+        clients: 20,
+        unreliable: false,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: true,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliable3B() {
-    generic_test(
-        "TestSplitUnreliable3B",
-        "3B",
-        5,
-        true,
-        false,
-        false,
-        -1,
-        false,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitUnreliable3B",
+        clients: 5,
+        unreliable: true,
+        crash: false,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: true,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliableRecover3B() {
-    generic_test(
-        "TestSplitUnreliableRecover3B",
-        "3B",
-        5,
-        true,
-        true,
-        false,
-        -1,
-        false,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitUnreliableRecover3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: None,
+        conf_change: false,
+        split: true,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecover3B() {
-    generic_test(
-        "TestSplitConfChangeSnapshotUnreliableRecover3B",
-        "3B",
-        5,
-        true,
-        true,
-        false,
-        100,
-        true,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitConfChangeSnapshotUnreliableRecover3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: false,
+        max_raft_log: Some(100),
+        conf_change: true,
+        split: true,
+    }
+    .run();
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    generic_test(
-        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
-        "3B",
-        5,
-        true,
-        true,
-        true,
-        100,
-        true,
-        true,
-    );
+    GenericTest {
+        name: "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+        clients: 5,
+        unreliable: true,
+        crash: true,
+        partitions: true,
+        max_raft_log: Some(100),
+        conf_change: true,
+        split: true,
+    }
+    .run();
 }

@@ -219,47 +219,40 @@ impl Raftstore {
             scheduler: Worker::new(thread_name::SCHEDULER),
         };
         let ctx = Arc::new(GlobalContext {
-            cfg: cfg.clone(),
-            engines: engines.clone(),
+            cfg,
+            engines,
             store: store.clone(),
             store_meta: Arc::new(Mutex::new(StoreMeta::default())),
-            snap_mgr: snap_mgr.clone(),
+            snap_mgr,
             router: self.router.clone(),
             trans,
             scheduler_task_sender: workers.scheduler.sender(),
             region_task_sender: workers.region.sender(),
             raftlog_gc_task_sender: workers.raftlog_gc.sender(),
             split_check_task_sender: workers.split_check.sender(),
-            scheduler_client: scheduler_client.clone(),
+            scheduler_client,
         });
         let peers = load_peers(&ctx)?;
         let region_ids: Vec<u64> = peers.iter().map(|p| p.region_id).collect();
         for p in peers {
             self.router.register(p);
         }
-        self.start_workers(
-            ctx,
-            workers,
-            region_ids,
-            engines,
-            snap_mgr,
-            scheduler_client,
-            cfg,
-        );
+        self.start_workers(ctx, workers, region_ids);
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Starts the threads and workers over `ctx` (which holds the engines,
+    /// the snapshot manager, the scheduler client and the config).
     fn start_workers(
         &mut self,
         ctx: Arc<GlobalContext>,
         mut workers: Workers,
         region_ids: Vec<u64>,
-        engines: Engines,
-        snap_mgr: SnapManager,
-        scheduler_client: Arc<dyn SchedulerClient>,
-        cfg: Arc<Config>,
     ) {
+        let engines = ctx.engines.clone();
+        let snap_mgr = ctx.snap_mgr.clone();
+        let scheduler_client = ctx.scheduler_client.clone();
+        let cfg = ctx.cfg.clone();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.to_string())
