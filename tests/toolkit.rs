@@ -292,6 +292,15 @@ fn confirmed_leader_follows_transfers_and_router_access() {
     assert!(cluster.router(2).is_some());
     cluster.stop_server(2);
     assert!(cluster.router(2).is_none());
+    // The failure-message view: the scheduler's line, then one per store.
+    let view = cluster.describe_region(region.id);
+    assert!(
+        view.starts_with(&format!("region {}: scheduler: epoch", region.id)),
+        "{view}"
+    );
+    assert!(view.contains("store 2 (down): Normal"), "{view}");
+    assert!(view.contains("store 1 (up): Normal"), "{view}");
+    assert_eq!(view.lines().count(), 4, "{view}");
     cluster.start_server(2);
     assert!(cluster.router(2).is_some());
     cluster.shutdown();

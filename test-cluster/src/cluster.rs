@@ -225,10 +225,17 @@ impl Cluster {
                 _ => sleep_ms(100),
             }
         }
+        // What each store has on disk says whether the region was electing,
+        // stuck behind a conf change, or never heard of.
+        let state = match self.scheduler_client.get_region(key) {
+            Ok((Some(r), _)) => self.describe_region(r.id),
+            _ => String::from("(the scheduler knows no region for the key)\n"),
+        };
         panic!(
-            "request timeout: key {} after {:?}",
+            "request timeout: key {} after {:?}\n{}",
             hex(key),
-            start.elapsed()
+            start.elapsed(),
+            state
         );
     }
 
