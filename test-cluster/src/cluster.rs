@@ -328,7 +328,32 @@ impl Cluster {
             }
             sleep_ms(20);
         }
-        panic!("find no region for {}", hex(key));
+        let last = self.scheduler_client.get_region(key);
+        let known: Vec<String> = self
+            .scheduler_client
+            .regions()
+            .iter()
+            .map(|(r, leader)| {
+                format!(
+                    "{}:[{}, {}) v{} leader {:?}",
+                    r.id,
+                    hex(&r.start_key),
+                    hex(&r.end_key),
+                    r.region_epoch.unwrap_or_default().version,
+                    leader.map(|l| l.store_id)
+                )
+            })
+            .collect();
+        panic!(
+            "find no region for {}: the scheduler answers {:?}; it knows {}",
+            hex(key),
+            last.map(|(r, _)| r.map(|r| r.id)),
+            if known.is_empty() {
+                "no region".to_string()
+            } else {
+                known.join(" ")
+            }
+        );
     }
 
     /// A region with a known leader, chosen at random.
