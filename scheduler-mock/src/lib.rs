@@ -11,6 +11,7 @@
 pub mod service;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use kv::raftstore::scheduler_client::{
@@ -80,6 +81,44 @@ struct Inner {
 
 pub struct MockSchedulerClient {
     inner: Mutex<Inner>,
+    tso: Tso,
+}
+
+/// Bits of a timestamp below its physical part (milliseconds), as in
+/// TinyKV's TSO; `kv::transaction::mvcc::PHYSICAL_SHIFT_BITS` reads them.
+pub const TSO_LOGICAL_BITS: u32 = 18;
+
+/// The timestamp oracle: strictly increasing timestamps whose high bits are
+/// the wall clock in milliseconds, so that lock TTLs (milliseconds) can be
+/// compared with them. One oracle serves every client of a scheduler.
+#[derive(Default)]
+pub struct Tso {
+    last: AtomicU64,
+}
+
+impl Tso {
+    /// Reserves `count` (at least 1) timestamps and returns the last: the
+    /// clock's, or the previous one plus `count` if the clock lags.
+    pub fn next(&self, count: u64) -> u64 {
+        let count = count.max(1);
+        let now = || {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            ms << TSO_LOGICAL_BITS
+        };
+        let mut prev = self.last.load(Ordering::SeqCst);
+        loop {
+            let ts = now().max(prev + count);
+            match self
+                .last
+                .compare_exchange(prev, ts, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return ts,
+                Err(actual) => prev = actual,
+            }
+        }
+    }
 }
 
 fn contains(region: &Region, key: &[u8]) -> bool {
@@ -290,7 +329,19 @@ impl MockSchedulerClient {
                 bootstrapped: false,
                 rng: Rng(0x2545_F491_4F6C_DD1D ^ base_id),
             }),
+            tso: Tso::default(),
         }
+    }
+
+    /// A fresh timestamp from the scheduler's oracle (the in-process face
+    /// of the `Tso` RPC).
+    pub fn get_timestamp(&self) -> u64 {
+        self.tso.next(1)
+    }
+
+    /// The oracle itself, for a gRPC service over this scheduler.
+    pub fn tso(&self) -> &Tso {
+        &self.tso
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -2,10 +2,9 @@
 //! cluster of `tinykv-server` processes runs without TinyKV's Go
 //! scheduler: store registration, id allocation, bootstrap, region and
 //! store heartbeats (operators answered on the heartbeat stream), region
-//! lookups and AskSplit. Timestamps come from a local monotonic counter.
+//! lookups and AskSplit. Timestamps come from the mock's oracle ([`crate::Tso`]).
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use kv::raftstore::scheduler_client::{SchedulerClient, SchedulerError};
@@ -23,17 +22,11 @@ pub struct SchedulerService {
     /// Replicas a region should have; missing ones are added on stores
     /// without one (the only scheduling this mock does on its own).
     max_replicas: usize,
-    /// Last timestamp handed out (physical ms << 18 | logical).
-    last_ts: Arc<AtomicI64>,
 }
 
 impl SchedulerService {
     pub fn new(mock: Arc<MockSchedulerClient>, max_replicas: usize) -> Self {
-        SchedulerService {
-            mock,
-            max_replicas,
-            last_ts: Arc::new(AtomicI64::new(0)),
-        }
+        SchedulerService { mock, max_replicas }
     }
 
     fn header(&self) -> Option<ResponseHeader> {
@@ -105,12 +98,6 @@ fn replicate(mock: &MockSchedulerClient, region: &proto::metapb::Region, replica
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 #[tonic::async_trait]
 impl Scheduler for SchedulerService {
     async fn get_members(
@@ -136,18 +123,12 @@ impl Scheduler for SchedulerService {
         &self,
         req: Request<Streaming<TsoRequest>>,
     ) -> Result<Response<Self::TsoStream>, Status> {
-        let last = self.last_ts.clone();
-        let cluster_id = self.mock.get_cluster_id();
+        let mock = self.mock.clone();
+        let cluster_id = mock.get_cluster_id();
         let out = req.into_inner().map(move |r| {
             let r = r?;
-            let count = r.count.max(1) as i64;
-            // Strictly increasing across calls: the physical clock, or the
-            // last timestamp plus the batch if the clock lags.
-            let ts = last
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |prev| {
-                    Some((now_ms() << 18).max(prev + count))
-                })
-                .map_or(0, |prev| (now_ms() << 18).max(prev + count));
+            let ts = mock.tso().next(u64::from(r.count));
+            let logical_mask = (1u64 << crate::TSO_LOGICAL_BITS) - 1;
             Ok(TsoResponse {
                 header: Some(ResponseHeader {
                     cluster_id,
@@ -155,8 +136,8 @@ impl Scheduler for SchedulerService {
                 }),
                 count: r.count,
                 timestamp: Some(Timestamp {
-                    physical: ts >> 18,
-                    logical: ts & ((1 << 18) - 1),
+                    physical: (ts >> crate::TSO_LOGICAL_BITS) as i64,
+                    logical: (ts & logical_mask) as i64,
                 }),
             })
         });

@@ -95,6 +95,12 @@ impl RaftstoreRouter {
     pub fn new(router: Arc<Router>) -> Self {
         RaftstoreRouter { router }
     }
+
+    /// Whether both handles reach the same running raftstore (a restarted
+    /// store has a new one).
+    pub fn same_raftstore(&self, other: &RaftstoreRouter) -> bool {
+        Arc::ptr_eq(&self.router, &other.router)
+    }
 }
 
 impl RaftRouter for RaftstoreRouter {

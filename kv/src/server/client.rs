@@ -17,10 +17,63 @@ use proto::schedulerpb::{GetRegionRequest, GetStoreRequest, RequestHeader};
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
 use tonic::transport::Channel;
 
-pub struct ClusterClient {
-    scheduler: PbScheduler<Channel>,
+/// The scheduler over gRPC, and a connection to each store found through
+/// it: what every client of a `tinykv-server` cluster starts from.
+pub(crate) struct Connections {
+    pub(crate) scheduler: PbScheduler<Channel>,
     cluster_id: u64,
     stores: HashMap<u64, TinyKvClient<Channel>>,
+}
+
+impl Connections {
+    pub(crate) async fn connect(scheduler_addr: &str) -> anyhow::Result<Self> {
+        let mut scheduler = PbScheduler::new(channel(scheduler_addr).await?);
+        let members = scheduler
+            .get_members(proto::schedulerpb::GetMembersRequest::default())
+            .await?
+            .into_inner();
+        Ok(Connections {
+            scheduler,
+            cluster_id: members.header.map_or(0, |h| h.cluster_id),
+            stores: HashMap::new(),
+        })
+    }
+
+    pub(crate) fn header(&self) -> Option<RequestHeader> {
+        Some(RequestHeader {
+            cluster_id: self.cluster_id,
+        })
+    }
+
+    /// A connection to the store, made (through the scheduler's address
+    /// book) on first use.
+    pub(crate) async fn store(&mut self, store_id: u64) -> anyhow::Result<TinyKvClient<Channel>> {
+        if let Some(c) = self.stores.get(&store_id) {
+            return Ok(c.clone());
+        }
+        let store = self
+            .scheduler
+            .get_store(GetStoreRequest {
+                header: self.header(),
+                store_id,
+            })
+            .await?
+            .into_inner()
+            .store
+            .ok_or_else(|| anyhow::anyhow!("unknown store {store_id}"))?;
+        let client = TinyKvClient::new(channel(&store.address).await?);
+        self.stores.insert(store_id, client.clone());
+        Ok(client)
+    }
+
+    /// Drops the store's connection (it failed): the next use reconnects.
+    pub(crate) fn forget_store(&mut self, store_id: u64) {
+        self.stores.remove(&store_id);
+    }
+}
+
+pub struct ClusterClient {
+    conn: Connections,
     leaders: HashMap<u64, Peer>,
     /// Regions seen, by start key; dropped when a store says otherwise.
     regions: std::collections::BTreeMap<Vec<u8>, Region>,
@@ -30,7 +83,7 @@ pub struct ClusterClient {
     pub retries: u64,
 }
 
-async fn channel(addr: &str) -> anyhow::Result<Channel> {
+pub(crate) async fn channel(addr: &str) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(format!("http://{addr}"))?
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(5))
@@ -60,25 +113,12 @@ fn judge<T>(
 
 impl ClusterClient {
     pub async fn connect(scheduler_addr: &str) -> anyhow::Result<Self> {
-        let mut scheduler = PbScheduler::new(channel(scheduler_addr).await?);
-        let members = scheduler
-            .get_members(proto::schedulerpb::GetMembersRequest::default())
-            .await?
-            .into_inner();
         Ok(ClusterClient {
-            scheduler,
-            cluster_id: members.header.map_or(0, |h| h.cluster_id),
-            stores: HashMap::new(),
+            conn: Connections::connect(scheduler_addr).await?,
             leaders: HashMap::new(),
             regions: std::collections::BTreeMap::new(),
             deadline: Duration::from_secs(30),
             retries: 0,
-        })
-    }
-
-    fn header(&self) -> Option<RequestHeader> {
-        Some(RequestHeader {
-            cluster_id: self.cluster_id,
         })
     }
 
@@ -94,9 +134,10 @@ impl ClusterClient {
             return Ok((r, leader));
         }
         let resp = self
+            .conn
             .scheduler
             .get_region(GetRegionRequest {
-                header: self.header(),
+                header: self.conn.header(),
                 region_key: key.to_vec(),
             })
             .await?
@@ -107,25 +148,6 @@ impl ClusterClient {
         self.regions
             .insert(region.start_key.clone(), region.clone());
         Ok((region, resp.leader))
-    }
-
-    async fn store(&mut self, store_id: u64) -> anyhow::Result<TinyKvClient<Channel>> {
-        if let Some(c) = self.stores.get(&store_id) {
-            return Ok(c.clone());
-        }
-        let store = self
-            .scheduler
-            .get_store(GetStoreRequest {
-                header: self.header(),
-                store_id,
-            })
-            .await?
-            .into_inner()
-            .store
-            .ok_or_else(|| anyhow::anyhow!("unknown store {store_id}"))?;
-        let client = TinyKvClient::new(channel(&store.address).await?);
-        self.stores.insert(store_id, client.clone());
-        Ok(client)
     }
 
     /// Runs `op` against the leader of `key`'s region until it answers.
@@ -150,7 +172,7 @@ impl ClusterClient {
                     .or(leader)
                     .or_else(|| region.peers.get(n % region.peers.len().max(1)).copied())
                     .ok_or_else(|| anyhow::anyhow!("region {} has no peers", region.id))?;
-                let client = match self.store(peer.store_id).await {
+                let client = match self.conn.store(peer.store_id).await {
                     Ok(c) => c,
                     // Unreachable store: handled like a failed request.
                     Err(e) => return Ok((region.id, peer, Err(e))),
@@ -179,7 +201,7 @@ impl ClusterClient {
                             // Stale epoch, key moved, region gone: ask the
                             // scheduler again.
                             self.forget_region(region_id);
-                            self.stores.remove(&peer.store_id);
+                            self.conn.forget_store(peer.store_id);
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                     }
@@ -189,7 +211,7 @@ impl ClusterClient {
                     // of the region (the scheduler may still name the dead
                     // one as leader for a while).
                     self.retries += 1;
-                    self.stores.remove(&peer.store_id);
+                    self.conn.forget_store(peer.store_id);
                     let next = self
                         .regions
                         .values()
@@ -217,9 +239,10 @@ impl ClusterClient {
     /// How many regions the scheduler knows.
     pub async fn region_count(&mut self) -> anyhow::Result<usize> {
         let resp = self
+            .conn
             .scheduler
             .scan_regions(proto::schedulerpb::ScanRegionsRequest {
-                header: self.header(),
+                header: self.conn.header(),
                 start_key: Vec::new(),
                 limit: 0,
                 end_key: Vec::new(),

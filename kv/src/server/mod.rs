@@ -8,9 +8,12 @@ pub mod scheduler_client;
 pub mod service;
 pub mod transport;
 pub mod txn_api;
+pub mod txn_client;
 
 #[cfg(test)]
 mod server_test;
+#[cfg(test)]
+mod txn_client_test;
 
 use std::sync::Arc;
 
