@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use kv::config::Config;
 use kv::raftstore::meta;
 use kv::util::engine_util::{CF_DEFAULT, CF_LOCK};
+use proto::metapb::Region;
 use scheduler_mock::find_peer;
 use serial_test::serial;
 use test_cluster::*;
@@ -81,7 +82,7 @@ fn network_chaos(
 fn conf_changer(cluster: &Cluster, rand: &Rand, done: &AtomicBool) {
     let count = cluster.count as u64;
     while !done.load(Ordering::SeqCst) {
-        let region = cluster.get_random_region().expect("a region with a leader");
+        let region = random_region_with_leader(cluster);
         let store = rand.next() % count + 1;
         if let Some(p) = find_peer(&region, store) {
             if region.peers.len() > 1 {
@@ -91,6 +92,36 @@ fn conf_changer(cluster: &Cluster, rand: &Rand, done: &AtomicBool) {
             cluster.must_add_peer(region.id, cluster.alloc_peer(store));
         }
         thread::sleep(Duration::from_millis(rand.next() % 200));
+    }
+}
+
+/// A region whose leader the scheduler knows, waiting (≈ 5 s) for a first
+/// heartbeat if there is none yet. Go's conf changer takes a nil region
+/// then and fails the test 5 s later in `MustHavePeer`; a slow first
+/// election is no bug of the store, so we wait the same 5 s for a leader
+/// instead, and fail only if none shows up.
+fn random_region_with_leader(cluster: &Cluster) -> Region {
+    for _ in 0..500 {
+        if let Some(region) = cluster.get_random_region() {
+            return region;
+        }
+        sleep_ms(10);
+    }
+    panic!("no region with a leader after 5 s");
+}
+
+/// Fails the test with the conf changer's panic, if it has ended with one.
+/// (In Go a panicking conf changer ends the test process; ours is a thread
+/// the test never waits for, so its death has to be looked for.)
+fn check_conf_changer(handle: &mut Option<thread::JoinHandle<()>>, wait: bool) {
+    if !handle.as_ref().is_some_and(|h| wait || h.is_finished()) {
+        return;
+    }
+    if let Err(payload) = handle.take().unwrap().join() {
+        panic!(
+            "the conf changer failed: {}",
+            panics::message(payload.as_ref())
+        );
     }
 }
 
@@ -158,9 +189,10 @@ fn generic_test(t: GenericTest) {
     thread::sleep(2 * election_timeout);
 
     let done_confchanger = Arc::new(AtomicBool::new(false));
-    // The conf changer is never joined, as in Go: it may still be inside a
-    // must_* call while later phases run.
-    let mut _confchanger = None;
+    // The conf changer is not waited for, as in Go: it may still be inside
+    // a must_* call while later phases run. Its failure fails the test
+    // (checked after each iteration, and waited for at the end).
+    let mut confchanger = None;
     for iteration in 0..3 {
         let done_clients = Arc::new(AtomicBool::new(false));
         let done_partitioner = Arc::new(AtomicBool::new(false));
@@ -225,10 +257,10 @@ fn generic_test(t: GenericTest) {
             thread::sleep(Duration::from_millis(100));
             // Go starts a conf changer every iteration but never clears its
             // done flag, so only the first one does anything.
-            if _confchanger.is_none() {
+            if iteration == 0 {
                 let (cluster, rand, done) =
                     (cluster.clone(), rand.clone(), done_confchanger.clone());
-                _confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
+                confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
             }
         }
         thread::sleep(Duration::from_secs(5));
@@ -246,6 +278,7 @@ fn generic_test(t: GenericTest) {
                 panic!("a client failed: {}", panics::message(payload.as_ref()));
             }
         }
+        check_conf_changer(&mut confchanger, false);
         let puts: u64 = counts.iter().map(|c| c.load(Ordering::SeqCst)).sum();
         eprintln!(
             "generic-test name={} iteration={} clients={} puts={} scans={}",
@@ -325,6 +358,7 @@ fn generic_test(t: GenericTest) {
             t_log.elapsed().as_secs_f64()
         );
     }
+    check_conf_changer(&mut confchanger, true);
 }
 
 #[test]
