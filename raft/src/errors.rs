@@ -39,8 +39,6 @@ pub enum Error {
     StepPeerNotFound,
     #[error("invalid raft config: {0}")]
     ConfigInvalid(String),
-    #[error("failed to decode: {0}")]
-    Decode(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -1,6 +1,5 @@
 //! Builders of `RaftCmdResponse`s, errors mostly.
 
-use proto::errorpb;
 use proto::raft_cmdpb::{RaftCmdResponse, RaftResponseHeader};
 
 use crate::raftstore::util::{raftstore_err_to_pb_error, RaftstoreError};
@@ -34,20 +33,6 @@ pub fn err_resp_with_term(err: &RaftstoreError, term: u64) -> RaftCmdResponse {
 
 pub fn err_resp_stale_command(term: u64) -> RaftCmdResponse {
     err_resp_with_term(&RaftstoreError::StaleCommand, term)
-}
-
-pub fn err_resp_region_not_found(region_id: u64) -> RaftCmdResponse {
-    RaftCmdResponse {
-        header: Some(RaftResponseHeader {
-            error: Some(errorpb::Error {
-                message: "region is not found".into(),
-                region_not_found: Some(errorpb::RegionNotFound { region_id }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 pub fn new_cmd_resp() -> RaftCmdResponse {

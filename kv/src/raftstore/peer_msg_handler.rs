@@ -233,11 +233,11 @@ impl<'a> PeerMsgHandler<'a> {
         let index = self.peer.next_proposal_index();
         let term = self.peer.term();
         if let Err(e) = self.peer.raft_group.propose(req.encode_to_vec()) {
-            cb.done(err_resp(&RaftstoreError::other(e.to_string())));
+            cb.done(err_resp(&e.into()));
             return;
         }
         if self.peer.next_proposal_index() == index {
-            cb.done(err_resp(&RaftstoreError::other("raft proposal dropped")));
+            cb.done(err_resp(&raft::Error::ProposalDropped.into()));
             return;
         }
         self.peer.proposals.push_back(Proposal { index, term, cb });
@@ -258,13 +258,12 @@ impl<'a> PeerMsgHandler<'a> {
         let n = datas.len() as u64;
         let result = self.peer.raft_group.propose_entries(datas);
         let appended = self.peer.next_proposal_index() == first + n;
-        if let Err(e) = result.as_ref().map_err(|e| e.to_string()).and_then(|()| {
-            appended
-                .then_some(())
-                .ok_or_else(|| "raft proposal dropped".to_string())
-        }) {
+        if let Err(e) =
+            result.and_then(|()| appended.then_some(()).ok_or(raft::Error::ProposalDropped))
+        {
+            let e = RaftstoreError::from(e);
             for cb in cbs {
-                cb.done(err_resp(&RaftstoreError::other(e.clone())));
+                cb.done(err_resp(&e));
             }
             return;
         }
@@ -350,7 +349,7 @@ impl<'a> PeerMsgHandler<'a> {
         let index = self.peer.next_proposal_index();
         let term = self.peer.term();
         if let Err(e) = self.peer.raft_group.propose_conf_change(cc) {
-            cb.done(err_resp(&RaftstoreError::other(e.to_string())));
+            cb.done(err_resp(&e.into()));
             return;
         }
         self.peer.proposals.push_back(Proposal { index, term, cb });
@@ -485,8 +484,7 @@ impl<'a> PeerMsgHandler<'a> {
             return Ok(None);
         };
         let key = SnapKey::from_region_snap(msg.region_id, snap);
-        let data = RaftSnapshotData::decode(snap.data.as_slice())
-            .map_err(|e| crate::Error::Other(format!("decode snapshot data: {}", e)))?;
+        let data = RaftSnapshotData::decode(snap.data.as_slice())?;
         let snap_region = data.region.unwrap_or_default();
         let peer_id = msg.to_peer.as_ref().map_or(0, |p| p.id);
         if !snap_region.peers.iter().any(|p| p.id == peer_id) {

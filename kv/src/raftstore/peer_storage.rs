@@ -205,8 +205,7 @@ impl PeerStorage {
     ) -> crate::Result<ApplySnapResult> {
         // student: begin 2C: clear the old log and states, record the snapshot's region, states and apply mark in the batches; return old and new region
         tracing::info!(tag = %self.tag, "begin to apply snapshot");
-        let data = RaftSnapshotData::decode(snap.data.as_slice())
-            .map_err(|e| crate::Error::Other(format!("decode snapshot data: {}", e)))?;
+        let data = RaftSnapshotData::decode(snap.data.as_slice())?;
         let new_region = data.region.unwrap_or_default();
         let snap_meta = snap.metadata.clone().unwrap_or_default();
         if self.is_initialized() {

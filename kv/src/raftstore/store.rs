@@ -346,9 +346,7 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
             // Sorts right after its region's state, so a live region is
             // loaded by now (a tombstone's mark goes with its meta).
             if let Some(region) = meta_guard.regions.get(&region_id).cloned() {
-                let snap_meta = SnapshotMetadata::decode(it.value()).map_err(|e| {
-                    crate::Error::Other(format!("decode snapshot apply mark: {}", e))
-                })?;
+                let snap_meta = SnapshotMetadata::decode(it.value())?;
                 finish_snapshot_apply(ctx, &mut kv_wb, &region, &snap_meta)?;
             }
             it.next();
@@ -359,8 +357,7 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
             continue;
         }
         total += 1;
-        let state = RegionLocalState::decode(it.value())
-            .map_err(|e| crate::Error::Other(format!("decode region state: {}", e)))?;
+        let state = RegionLocalState::decode(it.value())?;
         let region = state.region.clone().unwrap_or_default();
         if state.state() == PeerState::Tombstone {
             tombstones += 1;

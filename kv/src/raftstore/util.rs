@@ -38,6 +38,10 @@ pub enum RaftstoreError {
         request_store_id: u64,
         actual_store_id: u64,
     },
+    /// Raft refused the proposal (dropped: not leader, a transfer under
+    /// way, a conf change pending, ...).
+    #[error("raft: {0}")]
+    Raft(#[from] raft::Error),
     #[error("{0}")]
     Other(String),
 }
@@ -98,7 +102,7 @@ impl From<&RaftstoreError> for errorpb::Error {
                     actual_store_id: *actual_store_id,
                 })
             }
-            RaftstoreError::Other(_) => {}
+            RaftstoreError::Raft(_) | RaftstoreError::Other(_) => {}
         }
         ret
     }
@@ -593,6 +597,7 @@ mod tests {
                 request_store_id: 1,
                 actual_store_id: 2,
             },
+            RaftstoreError::Raft(raft::Error::ProposalDropped),
             RaftstoreError::other("something else"),
         ];
         for e in &errors {

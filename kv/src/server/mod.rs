@@ -45,8 +45,8 @@ impl Server {
 /// How a failed request is reported: a region error (the client should
 /// refresh its region cache and retry) or any other error as text.
 pub(crate) fn split_error(e: crate::Error) -> (Option<errorpb::Error>, String) {
-    match e {
-        crate::Error::Region(pb) => (Some(*pb), String::new()),
-        other => (None, other.to_string()),
+    match e.into_region_error() {
+        Ok(pb) => (Some(pb), String::new()),
+        Err(other) => (None, other.to_string()),
     }
 }

@@ -45,14 +45,12 @@ region_error_response!(
 /// A handler's answer: a region error becomes a response carrying it; any
 /// other error stays an error.
 fn respond<R: RegionErrorResponse>(result: crate::Result<R>) -> crate::Result<R> {
-    match result {
-        Err(crate::Error::Region(e)) => {
-            let mut resp = R::default();
-            resp.set_region_error(*e);
-            Ok(resp)
-        }
-        other => other,
-    }
+    result.or_else(|e| {
+        let region_error = e.into_region_error()?;
+        let mut resp = R::default();
+        resp.set_region_error(region_error);
+        Ok(resp)
+    })
 }
 
 fn context(ctx: &Option<Context>) -> Context {
