@@ -1,6 +1,7 @@
 //! The raftstore: one raft group per region, driven by a raft worker, a
 //! store worker and background workers (see docs/DESIGN.md, "Runtime").
 
+pub mod apply;
 pub mod bootstrap;
 pub mod cmd_resp;
 pub mod message;

@@ -5,6 +5,18 @@
 //! passes: first all raft states and entries go into one write batch,
 //! written and synced once; then, with that durable, messages are sent and
 //! committed entries applied.
+//!
+//! Two exceptions to "one write per round". A peer whose Ready carries a
+//! snapshot writes the round's raft batch, and its own kv batch, right
+//! away in `collect_ready`: the region worker lays the snapshot's data
+//! down only once the states that announce it are on disk. And applying
+//! may write early where a read must see the writes before it (a Get or
+//! Snap in the middle of a command, a conf change or split that changes
+//! the region).
+//!
+//! Because one thread drives every peer of the store, a peer's handler may
+//! lock another peer of the same store (applying a split replaces a
+//! placeholder peer of the new region): nothing else holds that lock then.
 
 use std::sync::Arc;
 
