@@ -344,15 +344,26 @@ impl Cluster {
                 )
             })
             .collect();
+        // What the stores hold for the key says whether its region had no
+        // leader (no election won) or a leader the scheduler never heard.
+        let mut on_disk: Vec<u64> = (1..=self.count as u64)
+            .flat_map(|store| self.store_regions(store))
+            .filter(|r| kv::raftstore::util::check_key_in_region(key, r).is_ok())
+            .map(|r| r.id)
+            .collect();
+        on_disk.sort_unstable();
+        on_disk.dedup();
+        let stores: String = on_disk.iter().map(|id| self.describe_region(*id)).collect();
         panic!(
-            "find no region for {}: the scheduler answers {:?}; it knows {}",
+            "find no region for {}: the scheduler answers {:?}; it knows {}\n{}",
             hex(key),
             last.map(|(r, _)| r.map(|r| r.id)),
             if known.is_empty() {
                 "no region".to_string()
             } else {
                 known.join(" ")
-            }
+            },
+            stores
         );
     }
 
