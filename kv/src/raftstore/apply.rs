@@ -69,8 +69,9 @@ impl PeerMsgHandler<'_> {
         // student: end
     }
 
-    /// Writes out what `kv_wb` holds so far, with the apply state as of the
-    /// entry before `index` — so that a read sees exactly the log prefix.
+    /// Writes out what `kv_wb` holds so far, with the current apply state,
+    /// and empties it — so that a read in the middle of a round sees
+    /// exactly the log prefix applied before it.
     fn flush(&mut self, kv_wb: &mut WriteBatch) {
         // student: begin 2B: write what the batch holds so far, with the apply state, so a read sees exactly the log prefix
         if kv_wb.is_empty() {
@@ -298,7 +299,7 @@ impl PeerMsgHandler<'_> {
             epoch.conf_ver += 1;
         }
         meta::write_region_state(kv_wb, &region, PeerState::Normal);
-        self.ctx.meta().set_region(region.clone());
+        self.ctx.store_meta().set_region(region.clone());
         self.peer.set_region(region.clone());
         match cc.change_type() {
             ConfChangeType::AddNode => self.peer.insert_peer_cache(target),
@@ -320,7 +321,7 @@ impl PeerMsgHandler<'_> {
         });
         self.respond(cb, Ok(resp), None);
         if cc.change_type() == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
-            if self.peer.maybe_destroy() {
+            if self.peer.can_destroy() {
                 self.destroy_peer();
             }
             return ApplyOutcome::Destroyed;
@@ -426,7 +427,7 @@ impl PeerMsgHandler<'_> {
         )
         .unwrap_or_else(|e| panic!("{} create split peer: {}", self.peer.tag, e));
         {
-            let mut store_meta = self.ctx.meta();
+            let mut store_meta = self.ctx.store_meta();
             store_meta.remove_range(self.peer.region());
             store_meta.insert_range(left);
             store_meta.insert_range(right);
@@ -442,7 +443,7 @@ impl PeerMsgHandler<'_> {
             // timeout; the parent's leader starts one right away.
             let _ = new_peer.raft_group.campaign();
         }
-        let new_peer_meta = new_peer.meta;
+        let new_peer_meta = new_peer.meta_peer;
         self.ctx.router.register(new_peer);
         let _ = self.ctx.router.send(right.id, PeerMsg::Start);
         if was_leader {

@@ -200,3 +200,16 @@ pub trait RaftRouter: Send + Sync {
     fn send_raft_message(&self, msg: RaftMessage) -> crate::raftstore::Result<()>;
     fn send_raft_command(&self, req: RaftCmdRequest, cb: Callback) -> crate::raftstore::Result<()>;
 }
+
+/// What a check decided about an incoming raft message. The checks of
+/// both the peer and the store answer with it, so "drop this" reads the
+/// same everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum MsgVerdict {
+    /// Go on with the message: step it, or hand it on.
+    Accept,
+    /// Drop it; the check did whatever the message called for (answered
+    /// a stale sender, destroyed a stale peer, deleted snapshot files).
+    Drop,
+}

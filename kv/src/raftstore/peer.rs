@@ -40,7 +40,7 @@ pub struct Peer {
     /// Set once the peer got `PeerMsg::Start`; a peer without one does not tick.
     pub ticker: Option<Ticker>,
     pub raft_group: RawNode<PeerStorage>,
-    pub meta: MetaPeer,
+    pub meta_peer: MetaPeer,
     pub region_id: u64,
     pub tag: String,
     /// Waiting commands, in log order.
@@ -135,7 +135,7 @@ impl Peer {
         Ok(Peer {
             ticker: None,
             raft_group,
-            meta: meta_peer,
+            meta_peer,
             region_id,
             tag,
             proposals: VecDeque::new(),
@@ -183,7 +183,9 @@ impl Peer {
         self.raft_group.raft.raft_log.last_index() + 1
     }
 
-    pub fn maybe_destroy(&self) -> bool {
+    /// False while the peer is already being destroyed (a second destroy
+    /// would find nothing to remove).
+    pub fn can_destroy(&self) -> bool {
         if self.stopped {
             tracing::info!(tag = %self.tag, "is being destroyed, skip");
             return false;
@@ -221,7 +223,7 @@ impl Peer {
     }
 
     pub fn store_id(&self) -> u64 {
-        self.meta.store_id
+        self.meta_peer.store_id
     }
 
     pub fn region(&self) -> &Region {
@@ -233,7 +235,7 @@ impl Peer {
     }
 
     pub fn peer_id(&self) -> u64 {
-        self.meta.id
+        self.meta_peer.id
     }
 
     pub fn leader_id(&self) -> u64 {
@@ -260,7 +262,7 @@ impl Peer {
         let mut pending = Vec::new();
         let progress = self.raft_group.get_progress();
         for (id, pr) in progress {
-            if id == self.meta.id || pr.matched >= truncated {
+            if id == self.meta_peer.id || pr.matched >= truncated {
                 continue;
             }
             if let Some(p) = self.get_peer_from_cache(id) {
@@ -297,7 +299,7 @@ impl Peer {
     pub fn heartbeat_scheduler(&mut self, ch: &crossbeam_channel::Sender<SchedulerTask>) {
         let task = SchedulerTask::RegionHeartbeat {
             region: self.region().clone(),
-            peer: self.meta,
+            peer: self.meta_peer,
             pending_peers: self.collect_pending_peers(),
             approximate_size: self.approximate_size,
         };
@@ -328,7 +330,7 @@ impl Peer {
         let epoch = region.region_epoch.unwrap_or_default();
         let mut send = RaftMessage {
             region_id: self.region_id,
-            from_peer: Some(self.meta),
+            from_peer: Some(self.meta_peer),
             to_peer: Some(to_peer),
             region_epoch: Some(RegionEpoch {
                 conf_ver: epoch.conf_ver,

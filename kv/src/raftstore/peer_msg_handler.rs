@@ -15,7 +15,7 @@ use raft::Ready;
 
 use crate::raftstore::apply::check_split;
 use crate::raftstore::cmd_resp::{bind_resp_term, err_resp, new_cmd_resp};
-use crate::raftstore::message::{Callback, PeerMsg, StoreMsg};
+use crate::raftstore::message::{Callback, MsgVerdict, PeerMsg, StoreMsg};
 use crate::raftstore::metrics;
 use crate::raftstore::peer::{Peer, Proposal};
 use crate::raftstore::runner::{RaftLogGcTask, SchedulerTask, SplitCheckTask};
@@ -377,14 +377,9 @@ impl<'a> PeerMsgHandler<'a> {
             self.handle_gc_peer_msg(&msg);
             return Ok(());
         }
-        if self.check_message(&msg) {
-            return Ok(());
-        }
-        if let Some(key) = self.check_snapshot(&msg)? {
-            // A snapshot we will not apply: drop its files.
-            if let Ok(s) = self.ctx.snap_mgr.get_snapshot_for_applying(&key) {
-                self.ctx.snap_mgr.delete_snapshot(&key, s.as_ref(), false);
-            }
+        if self.check_message(&msg) == MsgVerdict::Drop
+            || self.check_snapshot(&msg)? == MsgVerdict::Drop
+        {
             return Ok(());
         }
         let from = msg.from_peer.unwrap_or_default();
@@ -420,11 +415,11 @@ impl<'a> PeerMsgHandler<'a> {
         true
     }
 
-    /// True if the message must not be stepped: it comes from a removed
-    /// peer (answered with a tombstone for votes), targets an older
-    /// incarnation of this peer, or a newer one (then this peer is stale
-    /// and destroys itself, letting the store create the new one).
-    fn check_message(&mut self, msg: &RaftMessage) -> bool {
+    /// Drops a message that comes from a removed peer (answered with a
+    /// tombstone for votes), or targets an older incarnation of this peer,
+    /// or a newer one (then this peer is stale and destroys itself, letting
+    /// the store create the new one).
+    fn check_message(&mut self, msg: &RaftMessage) -> MsgVerdict {
         let from_epoch = msg.region_epoch.unwrap_or_default();
         let is_vote = msg.message.as_ref().is_some_and(is_vote_message);
         let from_store = msg.from_peer.as_ref().map_or(0, |p| p.store_id);
@@ -432,24 +427,24 @@ impl<'a> PeerMsgHandler<'a> {
         let epoch = region.region_epoch.unwrap_or_default();
         if is_epoch_stale(&from_epoch, &epoch) && find_peer(&region, from_store).is_none() {
             handle_stale_msg(self.ctx, msg, &epoch, is_vote);
-            return true;
+            return MsgVerdict::Drop;
         }
         let target = msg.to_peer.unwrap_or_default();
         if target.id < self.peer.peer_id() {
             tracing::info!(tag = %self.peer.tag, target = target.id, "message for an older peer, drop");
-            return true;
+            return MsgVerdict::Drop;
         }
         if target.id > self.peer.peer_id() {
-            if self.peer.maybe_destroy() {
+            if self.peer.can_destroy() {
                 tracing::info!(tag = %self.peer.tag, target = target.id, "stale: a newer peer exists, destroying");
                 self.destroy_peer();
                 self.ctx
                     .router
                     .send_store(StoreMsg::RaftMessage(Box::new(msg.clone())));
             }
-            return true;
+            return MsgVerdict::Drop;
         }
-        false
+        MsgVerdict::Accept
     }
 
     fn handle_gc_peer_msg(&mut self, msg: &RaftMessage) {
@@ -459,21 +454,22 @@ impl<'a> PeerMsgHandler<'a> {
             return;
         }
         let to = msg.to_peer.unwrap_or_default();
-        if !peer_equal(&self.peer.meta, &to) {
+        if !peer_equal(&self.peer.meta_peer, &to) {
             tracing::info!(tag = %self.peer.tag, "receive stale gc message, ignore");
             return;
         }
         tracing::info!(tag = %self.peer.tag, "receives gc message, trying to remove");
-        if self.peer.maybe_destroy() {
+        if self.peer.can_destroy() {
             self.destroy_peer();
         }
     }
 
-    /// Decides whether a snapshot message may be stepped. `Some(key)` means
-    /// drop it (and its files).
-    fn check_snapshot(&mut self, msg: &RaftMessage) -> crate::Result<Option<SnapKey>> {
+    /// Drops a snapshot message this peer must not apply (not a member of
+    /// the snapshot's region, a stale delegate, a range another region
+    /// holds), deleting its files.
+    fn check_snapshot(&mut self, msg: &RaftMessage) -> crate::Result<MsgVerdict> {
         let Some(snap) = msg.message.as_ref().and_then(|m| m.snapshot.as_ref()) else {
-            return Ok(None);
+            return Ok(MsgVerdict::Accept);
         };
         let key = SnapKey::from_region_snap(msg.region_id, snap);
         let data = RaftSnapshotData::decode(snap.data.as_slice())?;
@@ -481,15 +477,15 @@ impl<'a> PeerMsgHandler<'a> {
         let peer_id = msg.to_peer.as_ref().map_or(0, |p| p.id);
         if !snap_region.peers.iter().any(|p| p.id == peer_id) {
             tracing::info!(tag = %self.peer.tag, peer_id, "snapshot region doesn't contain peer, skip");
-            return Ok(Some(key));
+            return Ok(self.drop_snapshot(&key));
         }
         {
-            let meta = self.ctx.meta();
-            let current = meta.regions.get(&self.peer.region_id);
+            let store_meta = self.ctx.store_meta();
+            let current = store_meta.regions.get(&self.peer.region_id);
             if !current.is_some_and(|r| region_equal(r, self.peer.region())) {
                 if !self.peer.is_initialized() {
                     tracing::info!(tag = %self.peer.tag, "stale delegate detected, skip");
-                    return Ok(Some(key));
+                    return Ok(self.drop_snapshot(&key));
                 }
                 panic!(
                     "{} meta corrupted {:?} != {:?}",
@@ -498,41 +494,49 @@ impl<'a> PeerMsgHandler<'a> {
                     self.peer.region()
                 );
             }
-            if meta
+            if store_meta
                 .get_overlap_regions(&snap_region)
                 .iter()
                 .any(|r| r.id != snap_region.id)
             {
                 tracing::info!(tag = %self.peer.tag, ?snap_region, "snapshot overlaps another region, skip");
-                return Ok(Some(key));
+                return Ok(self.drop_snapshot(&key));
             }
         }
         // The files must be here before raft may accept the snapshot.
         self.ctx.snap_mgr.get_snapshot_for_applying(&key)?;
-        Ok(None)
+        Ok(MsgVerdict::Accept)
+    }
+
+    /// Deletes the files of a snapshot we will not apply.
+    fn drop_snapshot(&self, key: &SnapKey) -> MsgVerdict {
+        if let Ok(s) = self.ctx.snap_mgr.get_snapshot_for_applying(key) {
+            self.ctx.snap_mgr.delete_snapshot(key, s.as_ref(), false);
+        }
+        MsgVerdict::Drop
     }
 
     /// Destroys this peer and forgets it everywhere on the store.
     pub fn destroy_peer(&mut self) {
         tracing::info!(tag = %self.peer.tag, "starts destroy");
         let region_id = self.peer.region_id;
-        let mut meta = self.ctx.meta();
+        let mut store_meta = self.ctx.store_meta();
         let initialized = self.peer.is_initialized();
         if let Err(e) = self.peer.destroy(&self.ctx.engines, false) {
             panic!("{} destroy peer: {}", self.peer.tag, e);
         }
         self.ctx.router.close(region_id);
         self.peer.stopped = true;
-        if initialized && !meta.remove_range(self.peer.region()) {
+        if initialized && !store_meta.remove_range(self.peer.region()) {
             panic!("{} meta corruption detected: range missing", self.peer.tag);
         }
-        if meta.regions.remove(&region_id).is_none() {
+        if store_meta.regions.remove(&region_id).is_none() {
             panic!("{} meta corruption detected: region missing", self.peer.tag);
         }
     }
 
     fn find_sibling_region(&self) -> Option<Region> {
-        self.ctx.meta().find_next_region(self.peer.region())
+        self.ctx.store_meta().find_next_region(self.peer.region())
     }
 
     // ---- ticks -----------------------------------------------------------
@@ -611,7 +615,8 @@ impl<'a> PeerMsgHandler<'a> {
         let Ok(term) = self.peer.raft_group.raft.raft_log.term(compact_idx) else {
             return;
         };
-        let req = new_compact_log_request(self.peer.region_id, self.peer.meta, compact_idx, term);
+        let req =
+            new_compact_log_request(self.peer.region_id, self.peer.meta_peer, compact_idx, term);
         self.propose_raft_command(req, Callback::none());
     }
 
@@ -649,7 +654,7 @@ impl<'a> PeerMsgHandler<'a> {
         let task = SchedulerTask::AskSplit {
             region: self.peer.region().clone(),
             split_key,
-            peer: self.peer.meta,
+            peer: self.peer.meta_peer,
             callback: cb,
         };
         let _ = self.ctx.scheduler_task_sender.send(task);
@@ -768,13 +773,13 @@ impl<'a> PeerMsgHandler<'a> {
                 .and_then(|s| s.metadata.clone())
                 .unwrap_or_default();
             self.peer.mut_store().apply_snapshot_data(snap_meta);
-            let mut meta = self.ctx.meta();
+            let mut store_meta = self.ctx.store_meta();
             if !res.prev_region.peers.is_empty() {
-                meta.remove_range(&res.prev_region);
+                store_meta.remove_range(&res.prev_region);
             }
-            meta.insert_range(&res.region);
-            meta.set_region(res.region.clone());
-            drop(meta);
+            store_meta.insert_range(&res.region);
+            store_meta.set_region(res.region.clone());
+            drop(store_meta);
             self.peer.set_region(res.region);
             // student: end
         }

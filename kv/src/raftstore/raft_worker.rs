@@ -25,7 +25,7 @@ use crossbeam_channel::{select, Receiver};
 use crate::raftstore::message::Msg;
 use crate::raftstore::metrics;
 use crate::raftstore::peer_msg_handler::PeerMsgHandler;
-use crate::raftstore::router::PeerState;
+use crate::raftstore::router::RegisteredPeer;
 use crate::raftstore::store::GlobalContext;
 use crate::util::engine_util::WriteBatch;
 
@@ -65,7 +65,7 @@ impl RaftWorker {
 
     /// Handles one batch of messages and the Readies they produced.
     pub fn handle_round(&self, msgs: &mut Vec<Msg>) {
-        let mut touched: Vec<(u64, Arc<PeerState>)> = Vec::new();
+        let mut touched: Vec<(u64, Arc<RegisteredPeer>)> = Vec::new();
         for m in msgs.drain(..) {
             let Some(ps) = self.ctx.router.get(m.region_id) else {
                 continue;

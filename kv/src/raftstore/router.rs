@@ -15,12 +15,12 @@ use crate::raftstore::util::{RaftstoreError, Result};
 
 /// A registered peer. `closed` is set when the peer is destroyed, so that
 /// messages already queued for it are dropped.
-pub struct PeerState {
+pub struct RegisteredPeer {
     closed: AtomicBool,
     peer: Mutex<Peer>,
 }
 
-impl PeerState {
+impl RegisteredPeer {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -31,7 +31,7 @@ impl PeerState {
 }
 
 pub struct Router {
-    peers: RwLock<HashMap<u64, Arc<PeerState>>>,
+    peers: RwLock<HashMap<u64, Arc<RegisteredPeer>>>,
     peer_sender: Sender<Msg>,
     store_sender: Sender<StoreMsg>,
 }
@@ -45,13 +45,13 @@ impl Router {
         }
     }
 
-    pub fn get(&self, region_id: u64) -> Option<Arc<PeerState>> {
+    pub fn get(&self, region_id: u64) -> Option<Arc<RegisteredPeer>> {
         self.peers.read().unwrap().get(&region_id).cloned()
     }
 
     pub fn register(&self, peer: Peer) {
         let id = peer.region_id;
-        let state = Arc::new(PeerState {
+        let state = Arc::new(RegisteredPeer {
             closed: AtomicBool::new(false),
             peer: Mutex::new(peer),
         });

@@ -48,7 +48,10 @@ pub struct StoreMeta {
 }
 
 impl StoreMeta {
-    /// Records `region` under its id and range, replacing what was there.
+    /// Records `region` under its id, replacing what was there. The range
+    /// index is not touched: callers that change a range call
+    /// [`remove_range`](Self::remove_range) and
+    /// [`insert_range`](Self::insert_range) too.
     pub fn set_region(&mut self, region: Region) {
         self.regions.insert(region.id, region);
     }
@@ -122,7 +125,7 @@ impl GlobalContext {
         self.store.id
     }
 
-    pub fn meta(&self) -> MutexGuard<'_, StoreMeta> {
+    pub fn store_meta(&self) -> MutexGuard<'_, StoreMeta> {
         self.store_meta.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -339,7 +342,7 @@ fn load_peers(ctx: &GlobalContext) -> crate::Result<Vec<Peer>> {
     let (mut total, mut tombstones) = (0, 0);
     let mut it = CfIterator::new(&ctx.engines.kv, CF_RAFT);
     it.seek(meta::REGION_META_MIN_KEY);
-    let mut meta_guard = ctx.meta();
+    let mut meta_guard = ctx.store_meta();
     while it.valid() && it.key() < meta::REGION_META_MAX_KEY {
         let (region_id, suffix) = meta::decode_region_meta_key(it.key())?;
         if suffix == meta::SNAPSHOT_APPLY_SUFFIX {

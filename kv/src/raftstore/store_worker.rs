@@ -8,7 +8,7 @@ use proto::metapb::{Region, Store};
 use proto::raft_serverpb::{PeerState, RaftMessage, RegionLocalState};
 use proto::schedulerpb::StoreStats;
 
-use crate::raftstore::message::{PeerMsg, StoreMsg, StoreTick};
+use crate::raftstore::message::{MsgVerdict, PeerMsg, StoreMsg, StoreTick};
 use crate::raftstore::meta;
 use crate::raftstore::peer::Peer;
 use crate::raftstore::peer_msg_handler::handle_stale_msg;
@@ -69,28 +69,30 @@ impl StoreWorker {
     }
 
     /// Decides about a message for a region with no live peer here, from
-    /// what the disk says of the region. True = handled (drop it).
-    fn check_msg(&mut self, msg: &RaftMessage) -> crate::Result<bool> {
+    /// what the disk says of the region.
+    fn check_msg(&mut self, msg: &RaftMessage) -> crate::Result<MsgVerdict> {
         let region_id = msg.region_id;
         let from_epoch = msg.region_epoch.unwrap_or_default();
         let raft_msg = msg.message.clone().unwrap_or_default();
         let from_store = msg.from_peer.as_ref().map_or(0, |p| p.store_id);
         let state: Option<RegionLocalState> =
             engine_util::get_meta(&self.ctx.engines.kv, &meta::region_state_key(region_id))?;
-        let Some(state) = state else { return Ok(false) };
+        let Some(state) = state else {
+            return Ok(MsgVerdict::Accept);
+        };
         if state.state() != PeerState::Tombstone {
             // Known on disk but not running: a split not applied here yet.
             if is_first_vote_message(&raft_msg) {
-                let mut meta = self.ctx.meta();
-                if meta.regions.contains_key(&region_id) {
-                    return Ok(false);
+                let mut store_meta = self.ctx.store_meta();
+                if store_meta.regions.contains_key(&region_id) {
+                    return Ok(MsgVerdict::Accept);
                 }
-                meta.pending_votes.push(msg.clone());
+                store_meta.pending_votes.push(msg.clone());
                 tracing::info!(
                     region_id,
                     "region doesn't exist yet, wait for it to be split"
                 );
-                return Ok(true);
+                return Ok(MsgVerdict::Drop);
             }
             return Err(crate::Error::Other(format!(
                 "region {} not exists but not tombstone: {:?}",
@@ -113,7 +115,7 @@ impl StoreWorker {
                 &epoch,
                 is_vote_message(&raft_msg) && not_exist,
             );
-            return Ok(true);
+            return Ok(MsgVerdict::Drop);
         }
         if from_epoch.conf_ver == epoch.conf_ver {
             return Err(crate::Error::Other(format!(
@@ -122,7 +124,7 @@ impl StoreWorker {
                 raft_msg.msg_type()
             )));
         }
-        Ok(false)
+        Ok(MsgVerdict::Accept)
     }
 
     fn on_raft_message(&mut self, msg: RaftMessage) -> crate::Result<()> {
@@ -154,7 +156,7 @@ impl StoreWorker {
             tracing::error!(region_id, "malformed raft message, ignore it");
             return Ok(());
         }
-        if msg.is_tombstone || self.check_msg(&msg)? {
+        if msg.is_tombstone || self.check_msg(&msg)? == MsgVerdict::Drop {
             return Ok(());
         }
         if !self.maybe_create_peer(region_id, &msg)? {
@@ -170,8 +172,8 @@ impl StoreWorker {
     /// Creates an uninitialized peer for an initial message whose range
     /// does not overlap a region this store has. True if a peer exists now.
     fn maybe_create_peer(&mut self, region_id: u64, msg: &RaftMessage) -> crate::Result<bool> {
-        let mut meta = self.ctx.meta();
-        if meta.regions.contains_key(&region_id) {
+        let mut store_meta = self.ctx.store_meta();
+        if store_meta.regions.contains_key(&region_id) {
             return Ok(true);
         }
         let raft_msg = msg.message.clone().unwrap_or_default();
@@ -184,10 +186,10 @@ impl StoreWorker {
             end_key: msg.end_key.clone(),
             ..Default::default()
         };
-        if !meta.get_overlap_regions(&range).is_empty() {
+        if !store_meta.get_overlap_regions(&range).is_empty() {
             tracing::debug!(region_id, "message overlaps an existing region");
             if is_first_vote_message(&raft_msg) {
-                meta.pending_votes.push(msg.clone());
+                store_meta.pending_votes.push(msg.clone());
             }
             return Ok(false);
         }
@@ -199,7 +201,7 @@ impl StoreWorker {
             region_id,
             msg.to_peer.unwrap_or_default(),
         )?;
-        meta.regions.insert(region_id, peer.region().clone());
+        store_meta.regions.insert(region_id, peer.region().clone());
         self.ctx.router.register(peer);
         let _ = self.ctx.router.send(region_id, PeerMsg::Start);
         Ok(true)
@@ -208,7 +210,7 @@ impl StoreWorker {
     fn store_heartbeat_scheduler(&mut self) {
         let stats = StoreStats {
             store_id: self.ctx.store_id(),
-            region_count: self.ctx.meta().regions.len() as u32,
+            region_count: self.ctx.store_meta().regions.len() as u32,
             ..Default::default()
         };
         let _ = self
