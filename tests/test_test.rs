@@ -101,13 +101,8 @@ fn conf_changer(cluster: &Cluster, rand: &Rand, done: &AtomicBool) {
 /// election is no bug of the store, so we wait the same 5 s for a leader
 /// instead, and fail only if none shows up.
 fn random_region_with_leader(cluster: &Cluster) -> Region {
-    for _ in 0..500 {
-        if let Some(region) = cluster.get_random_region() {
-            return region;
-        }
-        sleep_ms(10);
-    }
-    panic!("no region with a leader after 5 s");
+    wait_until(500, 10, || cluster.get_random_region())
+        .unwrap_or_else(|| panic!("no region with a leader after 5 s"))
 }
 
 /// Fails the test with the conf changer's panic, if it has ended with one.

@@ -309,24 +309,27 @@ impl Cluster {
 
     /// The region's leader per the scheduler, waiting up to ~5 s for one.
     pub fn leader_of_region(&self, region_id: u64) -> Option<Peer> {
-        for _ in 0..500 {
-            if let Ok((_, Some(leader))) = self.scheduler_client.get_region_by_id(region_id) {
-                return Some(leader);
-            }
-            sleep_ms(10);
-        }
-        None
+        wait_until(500, 10, || {
+            self.scheduler_client
+                .get_region_by_id(region_id)
+                .ok()
+                .and_then(|(_, leader)| leader)
+        })
     }
 
     /// The region holding `key` per the scheduler, waiting up to ~2 s.
     pub fn get_region(&self, key: &[u8]) -> Region {
         // A store that died is why a test would find the region wrong.
         crate::panics::check();
-        for _ in 0..100 {
-            if let Ok((Some(region), _)) = self.scheduler_client.get_region(key) {
-                return region;
-            }
-            sleep_ms(20);
+        // A gap in the scheduler's map is normal right after a split.
+        let found = wait_until(100, 20, || {
+            self.scheduler_client
+                .get_region(key)
+                .ok()
+                .and_then(|(r, _)| r)
+        });
+        if let Some(region) = found {
+            return region;
         }
         let last = self.scheduler_client.get_region(key);
         let known: Vec<String> = self
@@ -574,41 +577,36 @@ impl Cluster {
 
     /// Waits (≈ 5 s) until the scheduler's region has `peer`.
     pub fn must_have_peer(&self, region_id: u64, peer: Peer) {
-        for _ in 0..500 {
+        let found = wait_until(500, 10, || {
             let (region, _) = self
                 .scheduler_client
                 .get_region_by_id(region_id)
                 .expect("get region by id");
-            if region
+            region
                 .as_ref()
                 .and_then(|r| find_peer(r, peer.store_id))
                 .is_some_and(|p| p.id == peer.id)
-            {
-                return;
-            }
-            sleep_ms(10);
+                .then_some(())
+        });
+        if found.is_none() {
+            panic!("no peer: {:?} in region {}", peer, region_id);
         }
-        panic!("no peer: {:?} in region {}", peer, region_id);
     }
 
     /// Waits (≈ 5 s) until the scheduler's region has no `peer` on its
     /// store.
     pub fn must_none_peer(&self, region_id: u64, peer: Peer) {
-        for _ in 0..500 {
+        let gone = wait_until(500, 10, || {
             let (region, _) = self
                 .scheduler_client
                 .get_region_by_id(region_id)
                 .expect("get region by id");
-            if let Some(r) = region {
-                match find_peer(&r, peer.store_id) {
-                    Some(p) if p.id != peer.id => return,
-                    None => return,
-                    _ => {}
-                }
-            }
-            sleep_ms(10);
+            let r = region?;
+            (find_peer(&r, peer.store_id).map(|p| p.id) != Some(peer.id)).then_some(())
+        });
+        if gone.is_none() {
+            panic!("have peer: {:?} in region {}", peer, region_id);
         }
-        panic!("have peer: {:?} in region {}", peer, region_id);
     }
 }
 

@@ -17,6 +17,28 @@ pub fn sleep_ms(ms: u64) {
     crate::panics::check();
 }
 
+/// Asks `check` up to `tries` times, `every_ms` apart, until it answers
+/// `Some`; `None` if it never does. The harness's waits all poll this way,
+/// with Go's bounds (e.g. 500 tries 10 ms apart: about 5 s), and like
+/// [`sleep_ms`] each pause fails the test at once if a store thread died.
+///
+/// ```
+/// use test_cluster::wait_until;
+///
+/// let mut n = 0;
+/// assert_eq!(wait_until(10, 1, || { n += 1; (n == 3).then_some(n) }), Some(3));
+/// assert_eq!(wait_until(2, 1, || None::<()>), None);
+/// ```
+pub fn wait_until<T>(tries: u32, every_ms: u64, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    for _ in 0..tries {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        sleep_ms(every_ms);
+    }
+    None
+}
+
 /// Note the argument order (store first), as in Go.
 pub fn new_peer(store_id: u64, peer_id: u64) -> Peer {
     Peer {
@@ -119,13 +141,12 @@ pub fn new_transfer_leader_cmd(peer: Peer) -> AdminRequest {
 /// Waits (≈ 6 s) until the store's kv engine holds `key` (with `value`,
 /// if given).
 pub fn must_get_cf(engines: &Engines, cf: &str, key: &[u8], value: Option<&[u8]>) {
-    for _ in 0..300 {
-        if let Ok(Some(v)) = get_cf(&engines.kv, cf, key) {
-            if value.is_none_or(|want| want == v.as_slice()) {
-                return;
-            }
-        }
-        sleep_ms(20);
+    let found = wait_until(300, 20, || {
+        let v = get_cf(&engines.kv, cf, key).ok().flatten()?;
+        value.is_none_or(|want| want == v.as_slice()).then_some(())
+    });
+    if found.is_some() {
+        return;
     }
     panic!(
         "can't get value {} for key {} in {}",
@@ -148,13 +169,16 @@ pub fn must_get_equal(engines: &Engines, key: &[u8], value: &[u8]) {
 /// Waits (≈ 6 s) until the store's kv engine no longer holds `key`.
 pub fn must_get_cf_none(engines: &Engines, cf: &str, key: &[u8]) {
     let mut last = None;
-    for _ in 0..300 {
-        match get_cf(&engines.kv, cf, key) {
-            Ok(None) => return,
-            Ok(v) => last = v,
-            Err(_) => {}
+    let gone = wait_until(300, 20, || match get_cf(&engines.kv, cf, key) {
+        Ok(None) => Some(()),
+        Ok(v) => {
+            last = v;
+            None
         }
-        sleep_ms(20);
+        Err(_) => None,
+    });
+    if gone.is_some() {
+        return;
     }
     panic!(
         "get value {} for key {} in {}",
