@@ -26,6 +26,7 @@ pub enum StorageError {
 /// Errors returned by [`Raft`](crate::Raft) and [`RawNode`](crate::RawNode).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum Error {
+    /// The storage failed; see the wrapped [`StorageError`].
     #[error(transparent)]
     Store(#[from] StorageError),
     /// The proposal was not accepted (not leader, or leadership transfer in progress).
@@ -37,8 +38,11 @@ pub enum Error {
     /// A response arrived from a node that is not in the configuration.
     #[error("raft: cannot step as peer not found")]
     StepPeerNotFound,
+    /// [`Config::validate`](crate::Config::validate) rejected the
+    /// configuration; the text says which parameter is wrong.
     #[error("invalid raft config: {0}")]
     ConfigInvalid(String),
 }
 
+/// The result of a fallible operation of this crate.
 pub type Result<T> = std::result::Result<T, Error>;

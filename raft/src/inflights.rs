@@ -10,6 +10,8 @@
 
 use std::collections::VecDeque;
 
+/// The appends in flight to one follower, bounded by a capacity (see the
+/// module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inflights {
     /// Last index of each append in flight, oldest first (so increasing).
@@ -37,6 +39,7 @@ impl Inflights {
         self.queue.len()
     }
 
+    /// True when no append is in flight.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

@@ -26,6 +26,8 @@
 //! assert_eq!(node.raft.state, raft::StateType::Leader);
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod errors;
 pub mod inflights;
 pub mod log;

@@ -14,6 +14,8 @@ use crate::eraftpb::{Entry, Snapshot};
 use crate::errors::{Result, StorageError};
 use crate::storage::Storage;
 
+/// One node's raft log: its entries, persisted or not, and how far they
+/// are committed, applied and persisted.
 pub struct RaftLog<T: Storage> {
     /// Every entry persisted since the last snapshot.
     pub storage: T,
@@ -66,12 +68,14 @@ impl<T: Storage> RaftLog<T> {
         // student: end
     }
 
+    /// Index of the last entry, persisted or not.
     pub fn last_index(&self) -> u64 {
         // student: begin 2AA: index of the last entry
         self.first_index + self.entries.len() as u64 - 1
         // student: end
     }
 
+    /// Term of the last entry, or 0 if it cannot be found.
     pub fn last_term(&self) -> u64 {
         self.term(self.last_index()).unwrap_or(0)
     }

@@ -22,11 +22,16 @@ use std::fmt;
 
 use crate::inflights::Inflights;
 
+/// How the leader currently sends appends to a follower (see the module
+/// docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProgressState {
+    /// Where the follower's log ends is unknown: one append at a time.
     #[default]
     Probe,
+    /// The follower keeps up: appends stream out, up to the inflight window.
     Replicate,
+    /// A snapshot was sent: no appends until it is acknowledged or given up.
     Snapshot,
 }
 
@@ -48,6 +53,7 @@ pub struct Progress {
     pub matched: u64,
     /// Index of the next entry to send.
     pub next: u64,
+    /// The mode in which appends are sent to the follower.
     pub state: ProgressState,
     /// Probe only: an append went out and has not been answered yet.
     pub probe_sent: bool,

@@ -24,9 +24,12 @@ pub const NONE: u64 = 0;
 /// The role a node currently plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StateType {
+    /// Accepts appends from the leader, or waits to hear from one.
     #[default]
     Follower,
+    /// Campaigns for votes to lead the current term.
     Candidate,
+    /// Takes proposals and replicates the log to the other members.
     Leader,
 }
 
@@ -90,6 +93,8 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Checks that the parameters are usable: a real id, a nonzero heartbeat
+    /// tick, an election tick longer than it, and a nonzero inflight window.
     pub fn validate(&self) -> Result<()> {
         if self.id == NONE {
             return Err(Error::ConfigInvalid("cannot use none as id".into()));
@@ -127,13 +132,20 @@ impl Rng {
     }
 }
 
+/// One raft peer: its persistent state, its log, its role, and (when it
+/// leads) what it knows of every member's log.
 pub struct Raft<T: Storage> {
+    /// This node's id.
     pub id: u64,
+    /// The current term.
     pub term: u64,
+    /// The node voted for in the current term, or [`NONE`].
     pub vote: u64,
+    /// The log, with its commit, apply and persistence positions.
     pub raft_log: RaftLog<T>,
     /// Replication progress of every member, this node included.
     pub prs: HashMap<u64, Progress>,
+    /// The role this node plays now.
     pub state: StateType,
     /// Votes received in the current election (`true` = granted).
     pub votes: HashMap<u64, bool>,
@@ -141,7 +153,11 @@ pub struct Raft<T: Storage> {
     pub msgs: Vec<Message>,
     /// The leader this node follows, or [`NONE`].
     pub lead: u64,
+    /// [`Config::heartbeat_tick`]: ticks between a leader's heartbeats.
     pub heartbeat_timeout: usize,
+    /// [`Config::election_tick`]: the base election timeout in ticks. The
+    /// timeout actually waited is drawn anew from
+    /// `[election_timeout, 2 * election_timeout)` on every reset.
     pub election_timeout: usize,
     /// Ticks since the last heartbeat (leader only).
     pub heartbeat_elapsed: usize,
@@ -218,6 +234,7 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
+    /// The current leader and role.
     pub fn soft_state(&self) -> SoftState {
         SoftState {
             lead: self.lead,
@@ -225,6 +242,8 @@ impl<T: Storage> Raft<T> {
         }
     }
 
+    /// Term, vote and commit index: what must be persisted before any
+    /// message that depends on it is sent.
     pub fn hard_state(&self) -> HardState {
         HardState {
             term: self.term,
@@ -436,6 +455,8 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
+    /// Becomes a follower of `lead` (or of no one, with [`NONE`]) in `term`.
+    /// Moving to a new term clears the vote.
     pub fn become_follower(&mut self, term: u64, lead: u64) {
         // student: begin 2AA: reset to `term` and follow `lead`
         self.reset(term);
@@ -444,6 +465,10 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
+    /// Starts an election: moves to the next term and votes for itself.
+    ///
+    /// # Panics
+    /// If this node is the leader.
     pub fn become_candidate(&mut self) {
         // student: begin 2AA: start the next term voting for ourselves
         assert!(
@@ -907,6 +932,8 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
+    /// Answers a leader's heartbeat, first advancing the commit index to
+    /// the one it carries (no further than our last entry).
     pub fn handle_heartbeat(&mut self, m: Message) {
         // student: begin 2AA: commit up to the heartbeat's commit and answer the leader
         if m.commit > self.raft_log.committed {

@@ -15,7 +15,9 @@ use crate::util::{is_local_msg, is_response_msg};
 /// State that changes often and needs no persistence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SoftState {
+    /// The leader this node knows of, or [`NONE`](crate::NONE).
     pub lead: u64,
+    /// The role this node plays.
     pub raft_state: StateType,
 }
 
@@ -38,13 +40,18 @@ pub struct Ready {
     pub messages: Vec<Message>,
 }
 
+/// A [`Raft`] node as the application drives it: ticks, proposals and
+/// messages go in, and the resulting work comes out as [`Ready`]s.
 pub struct RawNode<T: Storage> {
+    /// The wrapped state machine, open for inspection.
     pub raft: Raft<T>,
     prev_soft_state: SoftState,
     prev_hard_state: HardState,
 }
 
 impl<T: Storage> RawNode<T> {
+    /// Creates a node from `config`, restoring its state from `storage`
+    /// (see [`Raft::new`]).
     pub fn new(config: &Config, storage: T) -> Result<Self> {
         // student: begin 2AC: create the raft node and remember its soft and hard state
         let raft = Raft::new(config, storage)?;

@@ -20,6 +20,7 @@ pub trait Storage {
     fn entries(&self, lo: u64, hi: u64) -> Result<Vec<Entry>>;
     /// Term of the entry at `i`, for `i` in `[first_index - 1, last_index]`.
     fn term(&self, i: u64) -> Result<u64>;
+    /// Index of the last stored entry.
     fn last_index(&self) -> Result<u64>;
     /// Index of the first entry that may still be read with `entries`; older
     /// ones were compacted into a snapshot.
@@ -56,10 +57,12 @@ impl MemoryStorageCore {
         self.offset() + self.ents.len() as u64 - 1
     }
 
+    /// Saves `hs` as the persisted hard state.
     pub fn set_hard_state(&mut self, hs: HardState) {
         self.hard_state = hs;
     }
 
+    /// The persisted hard state.
     pub fn hard_state(&self) -> &HardState {
         &self.hard_state
     }
@@ -203,22 +206,29 @@ impl MemoryStorage {
         s
     }
 
+    /// Locks the storage for reading.
     pub fn rl(&self) -> RwLockReadGuard<'_, MemoryStorageCore> {
         self.core.read().unwrap()
     }
 
+    /// Locks the storage for writing.
     pub fn wl(&self) -> RwLockWriteGuard<'_, MemoryStorageCore> {
         self.core.write().unwrap()
     }
 
+    /// Saves `hs` as the persisted hard state.
     pub fn set_hard_state(&self, hs: HardState) {
         self.wl().set_hard_state(hs)
     }
 
+    /// Replaces the whole log with `snap`; refused unless it is newer than
+    /// the snapshot held.
     pub fn apply_snapshot(&self, snap: Snapshot) -> Result<()> {
         self.wl().apply_snapshot(snap)
     }
 
+    /// Makes a snapshot at applied index `i` holding `data`, with
+    /// membership `cs` if given (otherwise the previous snapshot's).
     pub fn create_snapshot(
         &self,
         i: u64,
@@ -228,10 +238,12 @@ impl MemoryStorage {
         self.wl().create_snapshot(i, cs, data)
     }
 
+    /// Discards the entries before `compact_index`.
     pub fn compact(&self, compact_index: u64) -> Result<()> {
         self.wl().compact(compact_index)
     }
 
+    /// Appends `entries`, replacing any conflicting suffix.
     pub fn append(&self, entries: &[Entry]) -> Result<()> {
         self.wl().append(entries)
     }

@@ -19,6 +19,7 @@ pub fn is_response_msg(t: MessageType) -> bool {
     )
 }
 
+/// True if `hs` is the default (all zero): nothing was ever persisted.
 pub fn is_empty_hard_state(hs: &HardState) -> bool {
     *hs == HardState::default()
 }
