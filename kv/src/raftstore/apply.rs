@@ -118,7 +118,7 @@ impl PeerMsgHandler<'_> {
         let req = match RaftCmdRequest::decode(entry.data.as_slice()) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(tag = %self.peer.tag, index, %e, "undecodable entry, skipped");
+                tracing::error!(index, %e, "undecodable entry, skipped");
                 let _ = self.take_callback(index, term);
                 return ApplyOutcome::Continue;
             }
@@ -247,7 +247,7 @@ impl PeerMsgHandler<'_> {
         let cc = match ConfChange::decode(entry.data.as_slice()) {
             Ok(cc) => cc,
             Err(e) => {
-                tracing::error!(tag = %self.peer.tag, index, %e, "undecodable conf change, skipped");
+                tracing::error!(index, %e, "undecodable conf change, skipped");
                 self.respond(
                     cb,
                     Err(RaftstoreError::other("undecodable conf change")),
@@ -287,7 +287,7 @@ impl PeerMsgHandler<'_> {
             }
         });
         if let Err(e) = check {
-            tracing::info!(tag = %self.peer.tag, %e, "conf change rejected at apply");
+            tracing::info!(%e, "conf change rejected at apply");
             self.respond(cb, Err(e), None);
             return ApplyOutcome::Continue;
         }
@@ -403,6 +403,8 @@ impl PeerMsgHandler<'_> {
             return;
         };
         let mut p = existing.peer();
+        let span = p.span.clone();
+        let _entered = span.enter();
         if p.is_initialized() {
             panic!(
                 "{} split: new region {} already initialized here",

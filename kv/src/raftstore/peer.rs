@@ -42,7 +42,11 @@ pub struct Peer {
     pub raft_group: RawNode<PeerStorage>,
     pub meta_peer: MetaPeer,
     pub region_id: u64,
+    /// `[region R] P`, for panic messages (log lines get the span).
     pub tag: String,
+    /// Entered while the raft worker handles this peer, so every log line
+    /// of its handling carries `region_id` and `peer_id`.
+    pub span: tracing::Span,
     /// Waiting commands, in log order.
     pub proposals: VecDeque<Proposal>,
     /// Normal commands of the current round, not yet handed to raft: they
@@ -138,6 +142,7 @@ impl Peer {
             meta_peer,
             region_id,
             tag,
+            span: tracing::info_span!("peer", region_id, peer_id = meta_peer.id),
             proposals: VecDeque::new(),
             batched_proposals: Vec::new(),
             last_compacted_idx: 0,
@@ -187,7 +192,7 @@ impl Peer {
     /// would find nothing to remove).
     pub fn can_destroy(&self) -> bool {
         if self.stopped {
-            tracing::info!(tag = %self.tag, "is being destroyed, skip");
+            tracing::info!("is being destroyed, skip");
             return false;
         }
         true
@@ -197,7 +202,7 @@ impl Peer {
     /// data unless `keep_data`, and answers every waiting proposal.
     pub fn destroy(&mut self, engines: &Engines, keep_data: bool) -> crate::Result<()> {
         let region = self.region().clone();
-        tracing::info!(tag = %self.tag, "begin to destroy");
+        tracing::info!("begin to destroy");
         let mut kv_wb = WriteBatch::default();
         let mut raft_wb = WriteBatch::default();
         self.store().clear_meta(&mut kv_wb, &mut raft_wb)?;
@@ -214,7 +219,7 @@ impl Peer {
         for (_, cb) in self.batched_proposals.drain(..) {
             notify_req_region_removed(region.id, cb);
         }
-        tracing::info!(tag = %self.tag, "destroyed itself");
+        tracing::info!("destroyed itself");
         Ok(())
     }
 
@@ -287,7 +292,7 @@ impl Peer {
             if let Some(pr) = self.raft_group.raft.prs.get(&peer_id) {
                 if pr.matched >= truncated {
                     self.peers_start_pending_tick.remove(&peer_id);
-                    tracing::debug!(tag = %self.tag, peer_id, "peer has caught up logs");
+                    tracing::debug!(peer_id, "peer has caught up logs");
                     return true;
                 }
             }
@@ -314,7 +319,7 @@ impl Peer {
                     &crate::raftstore::metrics::RAFT_MESSAGES_SENT,
                     1,
                 ),
-                Err(e) => tracing::debug!(tag = %self.tag, %e, "send message err"),
+                Err(e) => tracing::debug!(%e, "send message err"),
             }
         }
     }

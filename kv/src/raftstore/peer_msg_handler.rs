@@ -138,7 +138,7 @@ impl<'a> PeerMsgHandler<'a> {
         match msg {
             PeerMsg::RaftMessage(m) => {
                 if let Err(e) = self.on_raft_msg(*m) {
-                    tracing::error!(tag = %self.peer.tag, %e, "handle raft message error");
+                    tracing::error!(%e, "handle raft message error");
                 }
             }
             PeerMsg::RaftCmd { request, callback } => self.propose_raft_command(*request, callback),
@@ -148,7 +148,7 @@ impl<'a> PeerMsgHandler<'a> {
                 split_key,
                 callback,
             } => {
-                tracing::info!(tag = %self.peer.tag, ?split_key, "on split");
+                tracing::info!(?split_key, "on split");
                 self.on_prepare_split_region(region_epoch, split_key, callback);
             }
             PeerMsg::RegionApproximateSize(size) => self.peer.approximate_size = Some(size),
@@ -386,7 +386,7 @@ impl<'a> PeerMsgHandler<'a> {
         self.peer.insert_peer_cache(from);
         let Some(m) = msg.message else { return Ok(()) };
         if let Err(e) = self.peer.raft_group.step(m) {
-            tracing::debug!(tag = %self.peer.tag, %e, "step failed");
+            tracing::debug!(%e, "step failed");
         }
         if self.peer.any_new_peer_catch_up(from.id) {
             self.peer
@@ -431,12 +431,12 @@ impl<'a> PeerMsgHandler<'a> {
         }
         let target = msg.to_peer.unwrap_or_default();
         if target.id < self.peer.peer_id() {
-            tracing::info!(tag = %self.peer.tag, target = target.id, "message for an older peer, drop");
+            tracing::info!(target = target.id, "message for an older peer, drop");
             return MsgVerdict::Drop;
         }
         if target.id > self.peer.peer_id() {
             if self.peer.can_destroy() {
-                tracing::info!(tag = %self.peer.tag, target = target.id, "stale: a newer peer exists, destroying");
+                tracing::info!(target = target.id, "stale: a newer peer exists, destroying");
                 self.destroy_peer();
                 self.ctx
                     .router
@@ -455,10 +455,10 @@ impl<'a> PeerMsgHandler<'a> {
         }
         let to = msg.to_peer.unwrap_or_default();
         if !peer_equal(&self.peer.meta_peer, &to) {
-            tracing::info!(tag = %self.peer.tag, "receive stale gc message, ignore");
+            tracing::info!("receive stale gc message, ignore");
             return;
         }
-        tracing::info!(tag = %self.peer.tag, "receives gc message, trying to remove");
+        tracing::info!("receives gc message, trying to remove");
         if self.peer.can_destroy() {
             self.destroy_peer();
         }
@@ -476,7 +476,7 @@ impl<'a> PeerMsgHandler<'a> {
         let snap_region = data.region.unwrap_or_default();
         let peer_id = msg.to_peer.as_ref().map_or(0, |p| p.id);
         if !snap_region.peers.iter().any(|p| p.id == peer_id) {
-            tracing::info!(tag = %self.peer.tag, peer_id, "snapshot region doesn't contain peer, skip");
+            tracing::info!(peer_id, "snapshot region doesn't contain peer, skip");
             return Ok(self.drop_snapshot(&key));
         }
         {
@@ -484,7 +484,7 @@ impl<'a> PeerMsgHandler<'a> {
             let current = store_meta.regions.get(&self.peer.region_id);
             if !current.is_some_and(|r| region_equal(r, self.peer.region())) {
                 if !self.peer.is_initialized() {
-                    tracing::info!(tag = %self.peer.tag, "stale delegate detected, skip");
+                    tracing::info!("stale delegate detected, skip");
                     return Ok(self.drop_snapshot(&key));
                 }
                 panic!(
@@ -499,7 +499,7 @@ impl<'a> PeerMsgHandler<'a> {
                 .iter()
                 .any(|r| r.id != snap_region.id)
             {
-                tracing::info!(tag = %self.peer.tag, ?snap_region, "snapshot overlaps another region, skip");
+                tracing::info!(?snap_region, "snapshot overlaps another region, skip");
                 return Ok(self.drop_snapshot(&key));
             }
         }
@@ -518,7 +518,7 @@ impl<'a> PeerMsgHandler<'a> {
 
     /// Destroys this peer and forgets it everywhere on the store.
     pub fn destroy_peer(&mut self) {
-        tracing::info!(tag = %self.peer.tag, "starts destroy");
+        tracing::info!("starts destroy");
         let region_id = self.peer.region_id;
         let mut store_meta = self.ctx.store_meta();
         let initialized = self.peer.is_initialized();
@@ -711,11 +711,11 @@ impl<'a> PeerMsgHandler<'a> {
                     continue;
                 };
                 if key.term < compacted_term || key.index < compacted_idx {
-                    tracing::info!(tag = %self.peer.tag, %key, "snap file has been compacted, delete");
+                    tracing::info!(%key, "snap file has been compacted, delete");
                     mgr.delete_snapshot(&key, snap.as_ref(), false);
                 }
             } else if key.term <= compacted_term && key.index <= compacted_idx {
-                tracing::info!(tag = %self.peer.tag, %key, "snap file has been applied, delete");
+                tracing::info!(%key, "snap file has been applied, delete");
                 if let Ok(snap) = mgr.get_snapshot_for_applying(&key) {
                     mgr.delete_snapshot(&key, snap.as_ref(), false);
                 }

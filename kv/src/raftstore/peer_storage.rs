@@ -147,13 +147,17 @@ impl PeerStorage {
     fn validate_snap(&self, snap: &Snapshot) -> bool {
         let idx = snap.metadata.as_ref().map_or(0, |m| m.index);
         if idx < self.truncated_index() {
-            tracing::info!(tag = %self.tag, idx, truncated = self.truncated_index(), "snapshot is stale, generate again");
+            tracing::info!(
+                idx,
+                truncated = self.truncated_index(),
+                "snapshot is stale, generate again"
+            );
             return false;
         }
         let data = match RaftSnapshotData::decode(snap.data.as_slice()) {
             Ok(d) => d,
             Err(e) => {
-                tracing::error!(tag = %self.tag, %e, "failed to decode snapshot");
+                tracing::error!(%e, "failed to decode snapshot");
                 return false;
             }
         };
@@ -163,7 +167,7 @@ impl PeerStorage {
             .map_or(0, |e| e.conf_ver);
         let conf_ver = self.region.region_epoch.as_ref().map_or(0, |e| e.conf_ver);
         if snap_conf_ver < conf_ver {
-            tracing::info!(tag = %self.tag, snap_conf_ver, conf_ver, "snapshot epoch is stale");
+            tracing::info!(snap_conf_ver, conf_ver, "snapshot epoch is stale");
             return false;
         }
         true
@@ -204,7 +208,7 @@ impl PeerStorage {
         raft_wb: &mut WriteBatch,
     ) -> crate::Result<ApplySnapResult> {
         // student: begin 2C: clear the old log and states, record the snapshot's region, states and apply mark in the batches; return old and new region
-        tracing::info!(tag = %self.tag, "begin to apply snapshot");
+        tracing::info!("begin to apply snapshot");
         let data = RaftSnapshotData::decode(snap.data.as_slice())?;
         let new_region = data.region.unwrap_or_default();
         let snap_meta = snap.metadata.clone().unwrap_or_default();
@@ -262,7 +266,7 @@ impl PeerStorage {
             kv_wb.delete_meta(&meta::snapshot_apply_key(self.region.id));
             self.engines.write_kv(&kv_wb).expect("write kv batch");
         } else {
-            tracing::error!(tag = %self.tag, "snapshot data not applied; it is retried at restart");
+            tracing::error!("snapshot data not applied; it is retried at restart");
         }
         *self.snap_state.borrow_mut() = SnapState::Relax;
     }
@@ -471,7 +475,10 @@ impl Storage for PeerStorage {
                 }
                 Err(TryRecvError::Disconnected) => {
                     *state = SnapState::Relax;
-                    tracing::warn!(tag = %self.tag, tries = self.snap_tried_cnt.get(), "failed to generate snapshot");
+                    tracing::warn!(
+                        tries = self.snap_tried_cnt.get(),
+                        "failed to generate snapshot"
+                    );
                 }
             }
         }
@@ -482,7 +489,7 @@ impl Storage for PeerStorage {
                 tries
             )));
         }
-        tracing::info!(tag = %self.tag, "requesting snapshot");
+        tracing::info!("requesting snapshot");
         self.snap_tried_cnt.set(self.snap_tried_cnt.get() + 1);
         let (tx, rx) = bounded(1);
         *state = SnapState::Generating(rx);

@@ -73,10 +73,7 @@ impl RaftWorker {
             if ps.is_closed() {
                 continue;
             }
-            {
-                let mut peer = ps.peer();
-                PeerMsgHandler::new(&mut peer, &self.ctx).handle_msg(m.msg);
-            }
+            self.with_handler(&ps, |h| h.handle_msg(m.msg));
             if !touched.iter().any(|(id, _)| *id == m.region_id) {
                 touched.push((m.region_id, ps));
             }
@@ -86,9 +83,7 @@ impl RaftWorker {
         let mut raft_wb = WriteBatch::default();
         let mut pending = Vec::with_capacity(touched.len());
         for (_, ps) in &touched {
-            let mut peer = ps.peer();
-            if let Some(rd) = PeerMsgHandler::new(&mut peer, &self.ctx).collect_ready(&mut raft_wb)
-            {
+            if let Some(rd) = self.with_handler(ps, |h| h.collect_ready(&mut raft_wb)) {
                 pending.push((ps.clone(), rd));
             }
         }
@@ -106,8 +101,19 @@ impl RaftWorker {
                 .expect("write raft batch");
         }
         for (ps, rd) in pending {
-            let mut peer = ps.peer();
-            PeerMsgHandler::new(&mut peer, &self.ctx).post_ready(rd);
+            self.with_handler(&ps, |h| h.post_ready(rd));
         }
+    }
+
+    /// Runs `f` on the peer's handler inside the peer's span.
+    fn with_handler<R>(
+        &self,
+        ps: &RegisteredPeer,
+        f: impl FnOnce(&mut PeerMsgHandler<'_>) -> R,
+    ) -> R {
+        let mut peer = ps.peer();
+        let span = peer.span.clone();
+        let _entered = span.enter();
+        f(&mut PeerMsgHandler::new(&mut peer, &self.ctx))
     }
 }
