@@ -36,7 +36,7 @@ fn split_races_leader_transfers() {
     let done = Arc::new(AtomicBool::new(false));
     let mover = {
         let (cluster, done) = (cluster.clone(), done.clone());
-        let seed = rng.next();
+        let seed = rng.next_u64();
         thread::spawn(move || {
             let mut rng = Rng::new(seed);
             while !done.load(Ordering::Relaxed) {

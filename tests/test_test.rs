@@ -29,7 +29,7 @@ impl Rand {
     }
 
     fn next(&self) -> u64 {
-        self.0.lock().unwrap().next()
+        self.0.lock().unwrap().next_u64()
     }
 }
 

@@ -34,6 +34,7 @@ pub mod log;
 pub mod progress;
 pub mod raft;
 pub mod rawnode;
+pub mod rng;
 pub mod storage;
 pub mod util;
 
@@ -45,6 +46,7 @@ pub use crate::log::RaftLog;
 pub use crate::progress::{Progress, ProgressState};
 pub use crate::raft::{Config, Raft, StateType, NONE};
 pub use crate::rawnode::{RawNode, Ready, SoftState};
+pub use crate::rng::Rng;
 pub use crate::storage::{MemoryStorage, Storage};
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::errors::{Error, Result, StorageError};
 use crate::log::RaftLog;
 use crate::progress::{Progress, ProgressState};
 use crate::rawnode::SoftState;
+use crate::rng::Rng;
 use crate::storage::Storage;
 
 /// The id that stands for "no node" (no leader, no vote).
@@ -118,20 +119,6 @@ impl Config {
     }
 }
 
-/// SplitMix64: small, fast and good enough to spread election timeouts.
-#[derive(Debug, Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// One raft peer: its persistent state, its log, its role, and (when it
 /// leads) what it knows of every member's log.
 pub struct Raft<T: Storage> {
@@ -217,7 +204,7 @@ impl<T: Storage> Raft<T> {
             max_size_per_msg: c.max_size_per_msg,
             max_inflight_msgs: c.max_inflight_msgs,
             randomized_election_timeout: c.election_tick,
-            rng: Rng(seed),
+            rng: Rng::new(seed),
             raft_log,
         };
         let next = r.raft_log.last_index() + 1;

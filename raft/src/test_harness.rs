@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::eraftpb::{Entry, HardState, Message, MessageType};
 use crate::raft::{Config, Raft};
+use crate::rng::Rng;
 use crate::storage::MemoryStorage;
 
 /// A storage whose raw entry array is exactly `ents` (`ents[0]` is the
@@ -197,18 +198,6 @@ pub fn nop_stepper() -> Option<StateMachine> {
     Some(StateMachine::BlackHole)
 }
 
-/// A deterministic stand-in for Go's `rand.Float64`.
-struct Rng(u64);
-
-impl Rng {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Decides whether a message is delivered.
 pub type MsgHook = Box<dyn Fn(&Message) -> bool>;
 
@@ -264,7 +253,7 @@ pub fn new_network_with_config(
         dropm: HashMap::new(),
         ignorem: HashSet::new(),
         msg_hook: None,
-        rng: Rng(0x9E37_79B9_7F4A_7C15),
+        rng: Rng::new(0x9E37_79B9_7F4A_7C15),
     }
 }
 
@@ -332,7 +321,7 @@ impl Network {
                 "unexpected MsgHup on the network"
             );
             let perc = self.dropm.get(&(m.from, m.to)).copied().unwrap_or(0.0);
-            if self.rng.next_f64() < perc {
+            if self.rng.unit() < perc {
                 continue;
             }
             if let Some(hook) = &self.msg_hook {

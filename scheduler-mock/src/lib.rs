@@ -25,6 +25,7 @@ use proto::schedulerpb::{
     self, AskSplitResponse, BootstrapResponse, ChangePeer, ErrorType, RegionHeartbeatRequest,
     RegionHeartbeatResponse, ResponseHeader, StoreStats, TransferLeader,
 };
+use raft::Rng;
 
 /// A scheduling step for one region, finished when heartbeats show it done.
 #[derive(Debug, Clone)]
@@ -48,18 +49,6 @@ type Handler = Arc<dyn Fn(RegionHeartbeatResponse) + Send + Sync>;
 struct StoreEntry {
     store: Store,
     handler: Option<Handler>,
-}
-
-/// A small PRNG for the test-facing random choices (reproducible).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 struct Inner {
@@ -327,7 +316,7 @@ impl MockSchedulerClient {
                 leaders: HashMap::new(),
                 pending_peers: HashMap::new(),
                 bootstrapped: false,
-                rng: Rng(0x2545_F491_4F6C_DD1D ^ base_id),
+                rng: Rng::new(0x2545_F491_4F6C_DD1D ^ base_id),
             }),
             tso: Tso::default(),
         }
@@ -388,6 +377,12 @@ impl MockSchedulerClient {
         self.lock().operators.insert(region_id, op);
     }
 
+    /// Seeds the random choices (`get_random_region`), so that a test's
+    /// seed replays them.
+    pub fn set_seed(&self, seed: u64) {
+        self.lock().rng = Rng::new(seed);
+    }
+
     /// A region with a known leader, picked at random (Go picks the first
     /// of a map iteration).
     pub fn get_random_region(&self) -> Option<Region> {
@@ -397,7 +392,7 @@ impl MockSchedulerClient {
             return None;
         }
         ids.sort_unstable();
-        let id = ids[(inner.rng.next() % ids.len() as u64) as usize];
+        let id = ids[inner.rng.below(ids.len() as u64) as usize];
         inner.get_region_by_id(id).0
     }
 

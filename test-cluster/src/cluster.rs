@@ -75,7 +75,7 @@ impl Cluster {
     }
 
     fn rand(&self) -> u64 {
-        self.rng.lock().unwrap().next()
+        self.rng.lock().unwrap().next_u64()
     }
 
     pub(crate) fn rand_below(&self, n: u64) -> u64 {
@@ -672,6 +672,7 @@ pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -
 pub fn new_test_cluster(count: usize, cfg: Config) -> Cluster {
     crate::init_logging(&cfg.log_level);
     let scheduler_client = Arc::new(MockSchedulerClient::new(0, count as u64 + 1));
+    scheduler_client.set_seed(crate::rng::test_seed() ^ 0x2545_F491_4F6C_DD1D);
     let simulator = Arc::new(NodeSimulator::new(scheduler_client.clone()));
     Cluster::new(count, scheduler_client, simulator, cfg)
 }

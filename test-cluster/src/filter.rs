@@ -88,7 +88,7 @@ impl DropFilter {
 
 impl Filter for DropFilter {
     fn before(&self, _msg: &RaftMessage) -> bool {
-        (self.rng.lock().unwrap().next() % 1000) > 100
+        (self.rng.lock().unwrap().below(1000)) > 100
     }
 }
 

@@ -9,30 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The variable that fixes the seed of a run.
 pub const SEED_ENV: &str = "TINYKV_SEED";
 
-/// A xorshift64 generator: tiny, fast and reproducible (not for secrets).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed` (zero is made non-zero).
-    pub fn new(seed: u64) -> Self {
-        Rng(seed | 1)
-    }
-
-    /// The next number of the sequence.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number in `0..n` (`n` > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The workspace's one seeded generator (raft's SplitMix64).
+pub use raft::Rng;
 
 /// The seed of this process: `TINYKV_SEED` if set, else drawn from the
 /// clock. Printed once (`TINYKV_SEED=…`, which the lab's reports pick up),
@@ -51,19 +29,4 @@ pub fn test_seed() -> u64 {
         eprintln!("{SEED_ENV}={seed}");
         seed
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_seed_same_sequence() {
-        let (mut a, mut b) = (Rng::new(42), Rng::new(42));
-        let xs: Vec<u64> = (0..5).map(|_| a.next()).collect();
-        let ys: Vec<u64> = (0..5).map(|_| b.next()).collect();
-        assert_eq!(xs, ys);
-        assert_ne!(Rng::new(0).next(), 0);
-        assert!((0..100).all(|_| a.below(7) < 7));
-    }
 }

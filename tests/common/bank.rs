@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kv::server::txn_client::{DieAt, TxnBackend, TxnClient, TxnError, TxnStats, TxnStatus};
+pub use test_cluster::Rng;
 
 pub const ACCOUNTS: usize = 32;
 pub const INITIAL: u64 = 1000;
@@ -85,27 +86,6 @@ fn decode(v: &[u8]) -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("not a balance: {v:?}"))
-}
-
-/// splitmix64: the workload's and the chaos' choices, from one seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// `TINYKV_SEED` if set, else the clock; printed, so a failure replays.
