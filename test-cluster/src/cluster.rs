@@ -589,7 +589,12 @@ impl Cluster {
                 .then_some(())
         });
         if found.is_none() {
-            panic!("no peer: {:?} in region {}", peer, region_id);
+            panic!(
+                "no peer: {:?} in region {}\n{}",
+                peer,
+                region_id,
+                self.describe_region(region_id)
+            );
         }
     }
 
@@ -605,7 +610,12 @@ impl Cluster {
             (find_peer(&r, peer.store_id).map(|p| p.id) != Some(peer.id)).then_some(())
         });
         if gone.is_none() {
-            panic!("have peer: {:?} in region {}", peer, region_id);
+            panic!(
+                "have peer: {:?} in region {}\n{}",
+                peer,
+                region_id,
+                self.describe_region(region_id)
+            );
         }
     }
 }

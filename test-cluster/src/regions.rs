@@ -273,11 +273,11 @@ impl Cluster {
         };
         for store in 1..=self.count as u64 {
             let engines = self.engines(store);
-            let running = if self.router(store).is_some() {
-                "up"
-            } else {
-                "down"
-            };
+            let router = self.router(store);
+            let running = if router.is_some() { "up" } else { "down" };
+            if let Some(status) = router.and_then(|r| r.peer_status(region_id)) {
+                out += &format!("  store {store} raft: {status}\n");
+            }
             let Ok(Some(state)) = meta::get_region_local_state(&engines.kv, region_id) else {
                 out += &format!("  store {store} ({running}): no record of the region\n");
                 continue;

@@ -255,6 +255,38 @@ impl Peer {
         self.raft_group.raft.term
     }
 
+    /// One line on the peer's raft state, for debugging and test failures:
+    /// role, term, leader, log positions, and as leader each member's
+    /// progress (`id:state matched/next`, `paused` if nothing may be sent).
+    pub fn status(&self) -> String {
+        let r = &self.raft_group.raft;
+        let mut s = format!(
+            "peer {} {:?} term {} lead {} commit {} applied {} last {}",
+            self.meta_peer.id,
+            r.state,
+            r.term,
+            r.lead,
+            r.raft_log.committed,
+            r.raft_log.applied,
+            r.raft_log.last_index()
+        );
+        if r.state == StateType::Leader {
+            let mut ids: Vec<_> = r.prs.keys().copied().collect();
+            ids.sort_unstable();
+            for id in ids {
+                let pr = &r.prs[&id];
+                s += &format!(
+                    " | {id}:{} {}/{}{}",
+                    pr.state,
+                    pr.matched,
+                    pr.next,
+                    if pr.is_paused() { " paused" } else { "" }
+                );
+            }
+        }
+        s
+    }
+
     fn current_tick(&self) -> i64 {
         self.ticker.as_ref().map_or(0, |t| t.now())
     }

@@ -96,6 +96,12 @@ impl RaftstoreRouter {
         RaftstoreRouter { router }
     }
 
+    /// The raft state of the region's peer on this store ([`Peer::status`]),
+    /// if it has one.
+    pub fn peer_status(&self, region_id: u64) -> Option<String> {
+        Some(self.router.get(region_id)?.peer().status())
+    }
+
     /// Whether both handles reach the same running raftstore (a restarted
     /// store has a new one).
     pub fn same_raftstore(&self, other: &RaftstoreRouter) -> bool {
