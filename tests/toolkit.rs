@@ -300,7 +300,12 @@ fn confirmed_leader_follows_transfers_and_router_access() {
     );
     assert!(view.contains("store 2 (down): Normal"), "{view}");
     assert!(view.contains("store 1 (up): Normal"), "{view}");
-    assert_eq!(view.lines().count(), 4, "{view}");
+    // A running store's peer also shows its raft state: the leader's line
+    // lists every member's progress.
+    assert!(view.contains("store 1 raft: peer 1 Leader"), "{view}");
+    assert!(view.contains(" | 3:State"), "{view}");
+    assert!(!view.contains("store 2 raft:"), "{view}");
+    assert_eq!(view.lines().count(), 1 + 3 + 2, "{view}");
     cluster.start_server(2);
     assert!(cluster.router(2).is_some());
     cluster.shutdown();
