@@ -1,7 +1,8 @@
 //! Not a Go test: over gRPC, a request whose context names a peer on
-//! another store is answered with the region error `store_not_match`. One
-//! store in this process (a raft server over a mock scheduler), a tonic
-//! client on loopback; about a second.
+//! another store is answered with the region error `store_not_match`; an
+//! unknown region and a mismatched epoch get theirs. Each carries its
+//! text in `message`. One store in this process (a raft server over a
+//! mock scheduler), a tonic client on loopback; about a second.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,13 +90,47 @@ fn raw_get_for_a_peer_on_another_store_is_store_not_match() {
             .await
             .unwrap()
             .into_inner();
+        let err = resp.region_error.expect("a region error");
+        assert!(!err.message.is_empty(), "{err:?}");
         assert_eq!(
-            resp.region_error.and_then(|e| e.store_not_match),
+            err.store_not_match,
             Some(StoreNotMatch {
                 request_store_id: store_id + 1,
                 actual_store_id: store_id,
             })
         );
+
+        // A region this store does not have: region_not_found, with text.
+        let mut unknown = request(store_id);
+        unknown.context.as_mut().unwrap().region_id = region.id + 1000;
+        let err = client
+            .raw_get(unknown)
+            .await
+            .unwrap()
+            .into_inner()
+            .region_error
+            .expect("a region error");
+        assert!(!err.message.is_empty(), "{err:?}");
+        assert_eq!(
+            err.region_not_found.map(|r| r.region_id),
+            Some(region.id + 1000)
+        );
+
+        // An epoch from the future (the store's is older): epoch_not_match,
+        // with the text that says why.
+        let mut stale = request(store_id);
+        if let Some(epoch) = stale.context.as_mut().unwrap().region_epoch.as_mut() {
+            epoch.version += 5;
+        }
+        let err = client
+            .raw_get(stale)
+            .await
+            .unwrap()
+            .into_inner()
+            .region_error
+            .expect("a region error");
+        assert!(err.epoch_not_match.is_some(), "{err:?}");
+        assert!(err.message.contains("epoch"), "{err:?}");
 
         // The same request for this store is served.
         loop {
