@@ -93,20 +93,11 @@ fn bank_txn_cluster() {
     let backend = LocalBackend(LocalStores::new(cluster.clone()));
     let report = bank::run(
         Arc::new(backend),
-        Workload {
-            clients: 8,
-            rounds: 10,
-            min_checks: 100,
-            duration: Duration::ZERO,
-            lock_ttl: 1000,
-            seed,
-        },
+        Workload::chaos(seed),
         |round, rng| chaos(&cluster, round, rng),
         || cluster.clear_filters(),
     );
-    report.print("bank_txn_cluster");
-    assert!(report.checks >= 100);
-    assert!(report.committed > 0, "no transfer committed");
+    report.assert_chaos_run("bank_txn_cluster");
 }
 
 /// The bank workload's throughput on 3 stores with 16 clients, nothing
@@ -122,14 +113,7 @@ fn bank_txn_throughput() {
     let backend = LocalBackend(LocalStores::new(cluster.clone()));
     let report = bank::run(
         Arc::new(backend),
-        Workload {
-            clients: 16,
-            rounds: 0,
-            min_checks: 1,
-            duration: Duration::from_secs(20),
-            lock_ttl: 3000,
-            seed,
-        },
+        Workload::throughput(seed),
         |_, _| {},
         || {},
     );

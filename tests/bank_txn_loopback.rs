@@ -121,20 +121,11 @@ fn bank_txn_loopback() {
     let cluster = Mutex::new(cluster);
     let report = bank::run(
         conn,
-        Workload {
-            clients: 8,
-            rounds: 10,
-            min_checks: 100,
-            duration: Duration::ZERO,
-            lock_ttl: 1000,
-            seed,
-        },
+        Workload::chaos(seed),
         |round, rng| chaos(&cluster, round, rng),
         || {},
     );
-    report.print("bank_txn_loopback");
-    assert!(report.checks >= 100);
-    assert!(report.committed > 0, "no transfer committed");
+    report.assert_chaos_run("bank_txn_loopback");
 }
 
 /// The bank workload's throughput over gRPC on 3 stores with 16 clients,
@@ -149,19 +140,7 @@ fn bank_txn_loopback_throughput() {
     let conn = Arc::new(Grpc {
         scheduler: cluster.scheduler.clone(),
     });
-    let report = bank::run(
-        conn,
-        Workload {
-            clients: 16,
-            rounds: 0,
-            min_checks: 1,
-            duration: Duration::from_secs(20),
-            lock_ttl: 3000,
-            seed,
-        },
-        |_, _| {},
-        || {},
-    );
+    let report = bank::run(conn, Workload::throughput(seed), |_, _| {}, || {});
     report.print("bank_txn_loopback_throughput (gRPC, 3 stores, 16 clients)");
     drop(cluster);
 }

@@ -220,6 +220,33 @@ pub struct Workload {
     pub seed: u64,
 }
 
+impl Workload {
+    /// The chaos run of both clusters' bank tests: 8 clients, 10 rounds of
+    /// faults, at least 100 invariant checks.
+    pub fn chaos(seed: u64) -> Self {
+        Workload {
+            clients: 8,
+            rounds: 10,
+            min_checks: 100,
+            duration: Duration::ZERO,
+            lock_ttl: 1000,
+            seed,
+        }
+    }
+
+    /// The throughput measurement: 16 clients for 20 s, nothing failing.
+    pub fn throughput(seed: u64) -> Self {
+        Workload {
+            clients: 16,
+            rounds: 0,
+            min_checks: 1,
+            duration: Duration::from_secs(20),
+            lock_ttl: 3000,
+            seed,
+        }
+    }
+}
+
 /// What a run did.
 #[derive(Debug)]
 pub struct Report {
@@ -236,6 +263,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// Prints the report of a chaos run and fails the test unless it made
+    /// its checks and committed something.
+    pub fn assert_chaos_run(&self, what: &str) {
+        self.print(what);
+        assert!(self.checks >= 100, "{what}: {} checks", self.checks);
+        assert!(self.committed > 0, "{what}: no transfer committed");
+    }
+
     pub fn print(&self, what: &str) {
         let secs = self.elapsed.as_secs_f64();
         let attempts = self.committed as u64 + self.aborted + self.failed;

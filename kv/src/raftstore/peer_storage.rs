@@ -213,13 +213,7 @@ impl PeerStorage {
         let new_region = data.region.unwrap_or_default();
         let snap_meta = snap.metadata.clone().unwrap_or_default();
         if self.is_initialized() {
-            clear_meta(
-                &self.engines,
-                kv_wb,
-                raft_wb,
-                self.region.id,
-                self.raft_state.last_index,
-            )?;
+            self.clear_meta(kv_wb, raft_wb)?;
             self.clear_extra_data(&new_region);
         }
         let mut hs = self.hard_state();

@@ -128,44 +128,31 @@ pub fn is_initial_msg(msg: &Message) -> bool {
 
 /// `key` in `[start, end)`; an empty end is unbounded.
 pub fn check_key_in_region(key: &[u8], region: &Region) -> Result<()> {
-    if key >= region.start_key.as_slice()
-        && (region.end_key.is_empty() || key < region.end_key.as_slice())
-    {
-        Ok(())
-    } else {
-        Err(RaftstoreError::KeyNotInRegion {
-            key: key.to_vec(),
-            region: Box::new(region.clone()),
-        })
-    }
+    let below_end = region.end_key.is_empty() || key < region.end_key.as_slice();
+    key_in_region_if(key >= region.start_key.as_slice() && below_end, key, region)
 }
 
 /// `key` in `(start, end)`.
 pub fn check_key_in_region_exclusive(key: &[u8], region: &Region) -> Result<()> {
-    if region.start_key.as_slice() < key
-        && (region.end_key.is_empty() || key < region.end_key.as_slice())
-    {
-        Ok(())
-    } else {
-        Err(RaftstoreError::KeyNotInRegion {
-            key: key.to_vec(),
-            region: Box::new(region.clone()),
-        })
-    }
+    let below_end = region.end_key.is_empty() || key < region.end_key.as_slice();
+    key_in_region_if(region.start_key.as_slice() < key && below_end, key, region)
 }
 
 /// `key` in `[start, end]`.
 pub fn check_key_in_region_inclusive(key: &[u8], region: &Region) -> Result<()> {
-    if key >= region.start_key.as_slice()
-        && (region.end_key.is_empty() || key <= region.end_key.as_slice())
-    {
-        Ok(())
-    } else {
-        Err(RaftstoreError::KeyNotInRegion {
-            key: key.to_vec(),
-            region: Box::new(region.clone()),
-        })
+    let up_to_end = region.end_key.is_empty() || key <= region.end_key.as_slice();
+    key_in_region_if(key >= region.start_key.as_slice() && up_to_end, key, region)
+}
+
+/// `Ok` if `inside`, else the KeyNotInRegion error for `key`.
+fn key_in_region_if(inside: bool, key: &[u8], region: &Region) -> Result<()> {
+    if inside {
+        return Ok(());
     }
+    Err(RaftstoreError::KeyNotInRegion {
+        key: key.to_vec(),
+        region: Box::new(region.clone()),
+    })
 }
 
 /// True if `epoch` is older than `check_epoch` in either dimension.

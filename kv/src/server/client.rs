@@ -70,6 +70,23 @@ impl Connections {
     pub(crate) fn forget_store(&mut self, store_id: u64) {
         self.stores.remove(&store_id);
     }
+
+    /// The region holding `key` and its leader, as the scheduler knows
+    /// them now.
+    pub(crate) async fn locate(&mut self, key: &[u8]) -> anyhow::Result<(Region, Option<Peer>)> {
+        let resp = self
+            .scheduler
+            .get_region(GetRegionRequest {
+                header: self.header(),
+                region_key: key.to_vec(),
+            })
+            .await?
+            .into_inner();
+        let region = resp
+            .region
+            .ok_or_else(|| anyhow::anyhow!("the scheduler knows no region for {key:?}"))?;
+        Ok((region, resp.leader))
+    }
 }
 
 pub struct ClusterClient {
@@ -133,21 +150,10 @@ impl ClusterClient {
             let leader = self.leaders.get(&r.id).copied();
             return Ok((r, leader));
         }
-        let resp = self
-            .conn
-            .scheduler
-            .get_region(GetRegionRequest {
-                header: self.conn.header(),
-                region_key: key.to_vec(),
-            })
-            .await?
-            .into_inner();
-        let region = resp
-            .region
-            .ok_or_else(|| anyhow::anyhow!("the scheduler knows no region for the key"))?;
+        let (region, leader) = self.conn.locate(key).await?;
         self.regions
             .insert(region.start_key.clone(), region.clone());
-        Ok((region, resp.leader))
+        Ok((region, leader))
     }
 
     /// Runs `op` against the leader of `key`'s region until it answers.

@@ -24,7 +24,7 @@ use std::time::Duration;
 use proto::errorpb;
 use proto::kvrpcpb::*;
 use proto::metapb::{Peer, Region};
-use proto::schedulerpb::{GetRegionRequest, TsoRequest};
+use proto::schedulerpb::TsoRequest;
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
 use tokio::time::{sleep, Instant};
 use tonic::transport::Channel;
@@ -1000,19 +1000,7 @@ impl TxnBackend for GrpcBackend {
     }
 
     async fn locate(&mut self, key: &[u8]) -> anyhow::Result<(Region, Option<Peer>)> {
-        let resp = self
-            .conn
-            .scheduler
-            .get_region(GetRegionRequest {
-                header: self.conn.header(),
-                region_key: key.to_vec(),
-            })
-            .await?
-            .into_inner();
-        let region = resp
-            .region
-            .ok_or_else(|| anyhow::anyhow!("the scheduler knows no region for {key:?}"))?;
-        Ok((region, resp.leader))
+        self.conn.locate(key).await
     }
 
     async fn call(&mut self, store_id: u64, req: KvRequest) -> anyhow::Result<KvResponse> {
