@@ -211,6 +211,16 @@ pub struct Network {
     rng: Rng,
 }
 
+/// The seed of a network's drop decisions: `TINYKV_SEED` when set, as in
+/// the cluster tests, so that one seed replays a run; else a fixed one, so
+/// that a plain run of the raft tests is the same every time.
+fn network_seed() -> u64 {
+    std::env::var("TINYKV_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9E37_79B9_7F4A_7C15)
+}
+
 pub fn new_network(peers: Vec<Option<StateMachine>>) -> Network {
     new_network_with_config(None, peers)
 }
@@ -253,7 +263,7 @@ pub fn new_network_with_config(
         dropm: HashMap::new(),
         ignorem: HashSet::new(),
         msg_hook: None,
-        rng: Rng::new(0x9E37_79B9_7F4A_7C15),
+        rng: Rng::new(network_seed()),
     }
 }
 
