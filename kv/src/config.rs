@@ -52,6 +52,10 @@ pub struct Config {
     pub raft_max_size_per_msg: u64,
     /// ...and at most this many appends in flight to one follower.
     pub raft_max_inflight_msgs: usize,
+    /// Elections with a pre-vote round (not in Go): a peer that could not
+    /// win (its log behind, or cut off) never raises the term, so it does
+    /// not depose a working leader. See raft's `Config::pre_vote`.
+    pub raft_pre_vote: bool,
 
     /// How often a leader considers compacting its raft log.
     pub raft_log_gc_tick_interval: Duration,
@@ -103,6 +107,7 @@ impl Config {
             raft_election_timeout_ticks: 10,
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
+            raft_pre_vote: true,
             raft_log_gc_tick_interval: Duration::from_secs(10),
             // Assuming entries of about 1 KiB.
             raft_log_gc_count_limit: 128_000,
@@ -129,6 +134,7 @@ impl Config {
             raft_election_timeout_ticks: 10,
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
+            raft_pre_vote: true,
             raft_log_gc_tick_interval: Duration::from_millis(50),
             raft_log_gc_count_limit: 128_000,
             split_region_check_tick_interval: Duration::from_millis(100),
@@ -184,6 +190,7 @@ mod tests {
             (d.raft_max_size_per_msg, d.raft_max_inflight_msgs),
             (MB, 256)
         );
+        assert!(d.raft_pre_vote);
         assert_eq!(d.raft_log_gc_tick_interval, Duration::from_secs(10));
         assert_eq!(d.raft_log_gc_count_limit, 128_000);
         assert_eq!(d.split_region_check_tick_interval, Duration::from_secs(10));
@@ -212,6 +219,7 @@ mod tests {
             (t.raft_max_size_per_msg, t.raft_max_inflight_msgs),
             (MB, 256)
         );
+        assert!(t.raft_pre_vote);
         assert_eq!(t.raft_log_gc_tick_interval, Duration::from_millis(50));
         assert_eq!(t.raft_log_gc_count_limit, 128_000);
         assert_eq!(

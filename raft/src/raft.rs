@@ -30,6 +30,9 @@ pub enum StateType {
     Follower,
     /// Campaigns for votes to lead the current term.
     Candidate,
+    /// Asks the others whether they would vote for it, before it raises
+    /// the term and campaigns (only with [`Config::pre_vote`]).
+    PreCandidate,
     /// Takes proposals and replicates the log to the other members.
     Leader,
 }
@@ -39,6 +42,7 @@ impl fmt::Display for StateType {
         let s = match self {
             StateType::Follower => "StateFollower",
             StateType::Candidate => "StateCandidate",
+            StateType::PreCandidate => "StatePreCandidate",
             StateType::Leader => "StateLeader",
         };
         f.write_str(s)
@@ -71,6 +75,13 @@ pub struct Config {
     /// The most appends in flight to a replicating follower before the
     /// leader waits for acknowledgements (see [`Progress`]).
     pub max_inflight_msgs: usize,
+    /// Elect in two rounds (the Raft thesis, section 9.6): a node whose
+    /// election timeout fires first asks, without changing its term,
+    /// whether a quorum would vote for it, and campaigns only if so. A node
+    /// that cannot win (its log is behind, or it is cut off) then never
+    /// raises the term, so it cannot depose a working leader. Off by
+    /// default, as in TinyKV's raft, whose tests expect plain elections.
+    pub pre_vote: bool,
 }
 
 /// Default [`Config::max_size_per_msg`]: 1 MiB.
@@ -89,6 +100,7 @@ impl Default for Config {
             seed: 0,
             max_size_per_msg: DEFAULT_MAX_SIZE_PER_MSG,
             max_inflight_msgs: DEFAULT_MAX_INFLIGHT_MSGS,
+            pre_vote: false,
         }
     }
 }
@@ -161,6 +173,8 @@ pub struct Raft<T: Storage> {
     pub max_size_per_msg: u64,
     /// [`Config::max_inflight_msgs`]: the window of every follower.
     pub max_inflight_msgs: usize,
+    /// [`Config::pre_vote`].
+    pub pre_vote: bool,
     randomized_election_timeout: usize,
     rng: Rng,
 }
@@ -203,6 +217,7 @@ impl<T: Storage> Raft<T> {
             pending_conf_index: 0,
             max_size_per_msg: c.max_size_per_msg,
             max_inflight_msgs: c.max_inflight_msgs,
+            pre_vote: c.pre_vote,
             randomized_election_timeout: c.election_tick,
             rng: Rng::new(seed),
             raft_log,
@@ -415,7 +430,7 @@ impl<T: Storage> Raft<T> {
                 // student: stub
                 // student: end
             }
-            StateType::Follower | StateType::Candidate => {
+            StateType::Follower | StateType::Candidate | StateType::PreCandidate => {
                 self.election_elapsed += 1;
                 if self.election_elapsed >= self.randomized_election_timeout {
                     self.election_elapsed = 0;
@@ -482,6 +497,7 @@ impl<T: Storage> Raft<T> {
         self.reset(term);
         self.state = StateType::Leader;
         self.lead = self.id;
+        tracing::info!(term, "became leader");
         let last = self.raft_log.last_index();
         for pr in self.prs.values_mut() {
             *pr = Progress::new(last + 1, self.max_inflight_msgs);
@@ -546,7 +562,11 @@ impl<T: Storage> Raft<T> {
     pub fn step(&mut self, m: Message) -> Result<()> {
         // student: begin 2AA: handle any message: adopt a higher term, answer a stale one, then dispatch on the message type and our state
         let msg_type = m.msg_type();
-        if m.term > self.term {
+        // A pre-vote asks about a term nobody has entered, and a granted
+        // one comes back with that term: neither moves us into it.
+        let future_term = msg_type == MessageType::MsgRequestPreVote
+            || (msg_type == MessageType::MsgRequestPreVoteResponse && !m.reject);
+        if m.term > self.term && !future_term {
             let lead = match msg_type {
                 MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgSnapshot => {
                     m.from
@@ -565,6 +585,12 @@ impl<T: Storage> Raft<T> {
                     resp.reject = true;
                     self.send(resp);
                 }
+                // A pre-candidate behind our term learns it from the answer.
+                MessageType::MsgRequestPreVote => {
+                    let mut resp = Self::message(m.from, MessageType::MsgRequestPreVoteResponse);
+                    resp.reject = true;
+                    self.send(resp);
+                }
                 _ => {}
             }
             return Ok(());
@@ -572,11 +598,19 @@ impl<T: Storage> Raft<T> {
 
         match msg_type {
             MessageType::MsgHup => {
-                self.campaign();
+                if self.pre_vote {
+                    self.pre_campaign();
+                } else {
+                    self.campaign();
+                }
                 return Ok(());
             }
             MessageType::MsgRequestVote => {
                 self.handle_request_vote(m);
+                return Ok(());
+            }
+            MessageType::MsgRequestPreVote => {
+                self.handle_pre_vote(m);
                 return Ok(());
             }
             // student: begin 3A: MsgTimeoutNow: a member that is not the leader campaigns at once
@@ -594,7 +628,7 @@ impl<T: Storage> Raft<T> {
 
         match self.state {
             StateType::Follower => self.step_follower(m),
-            StateType::Candidate => self.step_candidate(m),
+            StateType::Candidate | StateType::PreCandidate => self.step_candidate(m),
             StateType::Leader => self.step_leader(m),
         }
         // student: end
@@ -606,18 +640,98 @@ impl<T: Storage> Raft<T> {
             return;
         }
         self.become_candidate();
+        tracing::info!(
+            term = self.term,
+            last_index = self.raft_log.last_index(),
+            "campaigning"
+        );
         if self.votes_granted() >= self.quorum() {
             self.become_leader();
             return;
         }
+        self.request_votes(MessageType::MsgRequestVote, self.term);
+        // student: end
+    }
+
+    /// Asks every other member for its vote (or pre-vote) in `term`,
+    /// showing our last index and its term.
+    fn request_votes(&mut self, msg_type: MessageType, term: u64) {
+        // student: begin 2AA: send every other member a `msg_type` request for `term` with our last log index and term
         let (index, log_term) = (self.raft_log.last_index(), self.raft_log.last_term());
         for id in self.nodes() {
             if id != self.id {
-                let mut m = Self::message(id, MessageType::MsgRequestVote);
+                let mut m = Self::message(id, msg_type);
+                m.term = term;
                 m.index = index;
                 m.log_term = log_term;
                 self.send(m);
             }
+        }
+        // student: end
+    }
+
+    /// The first round of an election with [`Config::pre_vote`]: asks the
+    /// members whether they would vote for us in the next term, without
+    /// entering it; alone, campaigns at once.
+    fn pre_campaign(&mut self) {
+        // student: begin 2AA: (optional, only with Config::pre_vote) become a pre-candidate and ask every member for a pre-vote in the next term, keeping our term and vote
+        if self.state == StateType::Leader || !self.prs.contains_key(&self.id) {
+            return;
+        }
+        self.state = StateType::PreCandidate;
+        self.lead = NONE;
+        self.votes.clear();
+        self.votes.insert(self.id, true);
+        if self.votes_granted() >= self.quorum() {
+            self.campaign();
+            return;
+        }
+        self.request_votes(MessageType::MsgRequestPreVote, self.term + 1);
+        // student: end
+    }
+
+    /// True if a log ending at `index` of `log_term` holds everything ours
+    /// does: its last term is later, or the same and it is no shorter.
+    fn is_up_to_date(&self, log_term: u64, index: u64) -> bool {
+        // student: begin 2AA: the election restriction: a later last term, or the same last term and a last index at least ours
+        let last_term = self.raft_log.last_term();
+        log_term > last_term || (log_term == last_term && index >= self.raft_log.last_index())
+        // student: end
+    }
+
+    /// Answers a pre-vote. A grant promises nothing (no vote is recorded, no
+    /// timer reset) and carries the term asked about, a refusal our own.
+    fn handle_pre_vote(&mut self, m: Message) {
+        // student: begin 2AA: (optional, only with Config::pre_vote) grant a pre-vote to a candidate for a later term (or one we could vote for) whose log is up to date, answering with the term it asked about; refuse otherwise
+        let can_vote =
+            m.term > self.term || self.vote == m.from || (self.vote == NONE && self.lead == NONE);
+        let mut resp = Self::message(m.from, MessageType::MsgRequestPreVoteResponse);
+        if can_vote && self.is_up_to_date(m.log_term, m.index) {
+            resp.term = m.term;
+        } else {
+            resp.reject = true;
+        }
+        self.send(resp);
+        // student: end
+    }
+
+    /// Counts `from`'s answer in the current round. A quorum of grants wins
+    /// it (a pre-vote round leads to the real campaign, an election to
+    /// leadership); a quorum of refusals ends the campaign.
+    fn poll(&mut self, from: u64, granted: bool) {
+        // student: begin 2AA: record the answer; on a quorum of grants campaign (after pre-votes) or take office, on a quorum of refusals become a follower
+        self.votes.insert(from, granted);
+        let granted = self.votes_granted();
+        let rejected = self.votes.len() - granted;
+        if granted >= self.quorum() {
+            if self.state == StateType::PreCandidate {
+                self.campaign();
+            } else {
+                self.become_leader();
+                self.bcast_append();
+            }
+        } else if rejected >= self.quorum() {
+            self.become_follower(self.term, NONE);
         }
         // student: end
     }
@@ -631,10 +745,8 @@ impl<T: Storage> Raft<T> {
     fn handle_request_vote(&mut self, m: Message) {
         // student: begin 2AA: grant the vote if we have not voted for another and the candidate's log is at least as up to date as ours
         let can_vote = self.vote == m.from || (self.vote == NONE && self.lead == NONE);
-        let up_to_date = m.log_term > self.raft_log.last_term()
-            || (m.log_term == self.raft_log.last_term() && m.index >= self.raft_log.last_index());
         let mut resp = Self::message(m.from, MessageType::MsgRequestVoteResponse);
-        if can_vote && up_to_date {
+        if can_vote && self.is_up_to_date(m.log_term, m.index) {
             self.vote = m.from;
             self.election_elapsed = 0;
         } else {
@@ -687,16 +799,16 @@ impl<T: Storage> Raft<T> {
                 self.become_follower(m.term, m.from);
                 return self.step_follower(m);
             }
-            MessageType::MsgRequestVoteResponse => {
-                self.votes.insert(m.from, !m.reject);
-                let granted = self.votes_granted();
-                let rejected = self.votes.len() - granted;
-                if granted >= self.quorum() {
-                    self.become_leader();
-                    self.bcast_append();
-                } else if rejected >= self.quorum() {
-                    self.become_follower(self.term, NONE);
-                }
+            MessageType::MsgRequestVoteResponse if self.state == StateType::Candidate => {
+                self.poll(m.from, !m.reject)
+            }
+            // A grant names the term it was asked about: one from an earlier
+            // round names an older term.
+            MessageType::MsgRequestPreVoteResponse
+                if self.state == StateType::PreCandidate
+                    && (m.reject || m.term == self.term + 1) =>
+            {
+                self.poll(m.from, !m.reject)
             }
             _ => {}
         }
@@ -907,15 +1019,16 @@ impl<T: Storage> Raft<T> {
     /// term, but never below the commit index.
     fn conflict_hint(&self, index: u64) -> u64 {
         // student: begin 2AB: the index a rejecting follower tells the leader to retry from
+        // Index 0 conflicts only in a malformed append: answer 0, not a wrap.
         let Ok(term) = self.raft_log.term(index) else {
-            return index - 1;
+            return index.saturating_sub(1);
         };
         let floor = self.raft_log.committed.max(self.raft_log.first_index());
         let mut i = index;
         while i > floor && self.raft_log.match_term(i - 1, term) {
             i -= 1;
         }
-        i - 1
+        i.saturating_sub(1)
         // student: end
     }
 

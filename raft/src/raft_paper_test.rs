@@ -78,6 +78,7 @@ fn test_update_term_from_message(state: StateType) {
             r.become_candidate();
             r.become_leader();
         }
+        StateType::PreCandidate => unreachable!("not a state of the Go tests"),
     }
 
     let _ = r.step(Message {
@@ -146,6 +147,7 @@ fn test_nonleader_start_election(state: StateType) {
         StateType::Follower => r.become_follower(1, 2),
         StateType::Candidate => r.become_candidate(),
         StateType::Leader => unreachable!(),
+        StateType::PreCandidate => unreachable!("not a state of the Go tests"),
     }
 
     for _ in 1..2 * et {
@@ -276,6 +278,7 @@ fn test_nonleader_election_timeout_randomized(state: StateType) {
             StateType::Follower => r.become_follower(r.term + 1, 2),
             StateType::Candidate => r.become_candidate(),
             StateType::Leader => unreachable!(),
+            StateType::PreCandidate => unreachable!("not a state of the Go tests"),
         }
 
         let mut time = 0;
@@ -322,6 +325,7 @@ fn test_nonleaders_election_timeout_nonconflict(state: StateType) {
                 StateType::Follower => r.become_follower(r.term + 1, NONE),
                 StateType::Candidate => r.become_candidate(),
                 StateType::Leader => unreachable!(),
+                StateType::PreCandidate => unreachable!("not a state of the Go tests"),
             }
         }
 

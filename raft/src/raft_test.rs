@@ -223,6 +223,7 @@ fn TestVoteFromAnyState2AA() {
                 r.become_candidate();
                 r.become_leader();
             }
+            StateType::PreCandidate => unreachable!("not a state of the Go tests"),
         }
         r.read_messages(); // clear message
 
@@ -641,6 +642,7 @@ fn TestAllServerStepdown2AB() {
                 sm.become_candidate();
                 sm.become_leader();
             }
+            StateType::PreCandidate => unreachable!("not a state of the Go tests"),
         }
 
         for (j, msg_type) in tmsg_types.into_iter().enumerate() {

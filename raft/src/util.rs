@@ -15,6 +15,7 @@ pub fn is_response_msg(t: MessageType) -> bool {
         t,
         MessageType::MsgAppendResponse
             | MessageType::MsgRequestVoteResponse
+            | MessageType::MsgRequestPreVoteResponse
             | MessageType::MsgHeartbeatResponse
     )
 }

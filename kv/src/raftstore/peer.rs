@@ -126,6 +126,7 @@ impl Peer {
             heartbeat_tick: cfg.raft_heartbeat_ticks,
             max_size_per_msg: cfg.raft_max_size_per_msg,
             max_inflight_msgs: cfg.raft_max_inflight_msgs,
+            pre_vote: cfg.raft_pre_vote,
             applied: ps.applied_index(),
             // Different incarnations of a peer draw different timeouts.
             seed: meta_peer.id ^ region_id.rotate_left(32) ^ ps.raft_state.last_index,

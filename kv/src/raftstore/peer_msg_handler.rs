@@ -308,24 +308,23 @@ impl<'a> PeerMsgHandler<'a> {
         // A leader that removes itself leaves the others to notice the
         // commit on their own; with two peers the survivor could never win
         // an election. Hand leadership over first and let the client retry.
+        // The scheduler repeats its request on every heartbeat: a transfer
+        // under way is left to finish (or time out), not restarted.
         if change_type == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
-            let other = self
-                .peer
-                .region()
-                .peers
-                .iter()
-                .filter(|p| p.id != target.id)
-                .max_by_key(|p| {
+            let raft = &self.peer.raft_group.raft;
+            let other = (raft.lead_transferee == raft::NONE)
+                .then(|| {
                     self.peer
-                        .raft_group
-                        .raft
-                        .prs
-                        .get(&p.id)
-                        .map_or(0, |pr| pr.matched)
+                        .region()
+                        .peers
+                        .iter()
+                        .filter(|p| p.id != target.id)
+                        .max_by_key(|p| raft.prs.get(&p.id).map_or(0, |pr| pr.matched))
+                        .map(|p| p.id)
                 })
-                .cloned();
+                .flatten();
             if let Some(other) = other {
-                self.peer.raft_group.transfer_leader(other.id);
+                self.peer.raft_group.transfer_leader(other);
             }
             cb.done(err_resp(&RaftstoreError::NotLeader {
                 region_id: self.peer.region_id,

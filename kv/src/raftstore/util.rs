@@ -118,12 +118,11 @@ pub fn snapshot_of(msg: &proto::raft_serverpb::RaftMessage) -> Option<&proto::er
 }
 
 /// A message that may create a peer on a store that has none for the
-/// region: a vote, or a heartbeat from a leader that knows nothing of it
-/// yet (commit 0).
+/// region: a vote or pre-vote, or a heartbeat from a leader that knows
+/// nothing of it yet (commit 0).
 pub fn is_initial_msg(msg: &Message) -> bool {
     let t = msg.msg_type();
-    t == MessageType::MsgRequestVote
-        || (t == MessageType::MsgHeartbeat && msg.commit == RAFT_INVALID_INDEX)
+    is_vote_message(msg) || (t == MessageType::MsgHeartbeat && msg.commit == RAFT_INVALID_INDEX)
 }
 
 /// `key` in `[start, end)`; an empty end is unbounded.
@@ -160,8 +159,12 @@ pub fn is_epoch_stale(epoch: &RegionEpoch, check_epoch: &RegionEpoch) -> bool {
     epoch.version < check_epoch.version || epoch.conf_ver < check_epoch.conf_ver
 }
 
+/// A request for a vote, or for a pre-vote.
 pub fn is_vote_message(msg: &Message) -> bool {
-    msg.msg_type() == MessageType::MsgRequestVote
+    matches!(
+        msg.msg_type(),
+        MessageType::MsgRequestVote | MessageType::MsgRequestPreVote
+    )
 }
 
 /// The first election of a freshly split region happens at term 6.
@@ -368,6 +371,26 @@ mod tests {
                 ..Default::default()
             };
             assert_eq!(want, is_initial_msg(&msg));
+        }
+    }
+
+    #[test]
+    fn pre_votes_count_as_votes() {
+        for (t, vote) in [
+            (MessageType::MsgRequestPreVote, true),
+            (MessageType::MsgRequestVote, true),
+            (MessageType::MsgRequestPreVoteResponse, false),
+            (MessageType::MsgRequestVoteResponse, false),
+        ] {
+            let msg = Message {
+                msg_type: t as i32,
+                term: RAFT_INIT_LOG_TERM + 1,
+                commit: 100,
+                ..Default::default()
+            };
+            assert_eq!(vote, is_vote_message(&msg), "{t:?}");
+            assert_eq!(vote, is_initial_msg(&msg), "{t:?}");
+            assert_eq!(vote, is_first_vote_message(&msg), "{t:?}");
         }
     }
 
