@@ -52,6 +52,8 @@ pub use crate::storage::{MemoryStorage, Storage};
 #[cfg(test)]
 mod flow_control_test;
 #[cfg(test)]
+mod leader_transfer_test;
+#[cfg(test)]
 mod pre_vote_test;
 #[cfg(test)]
 mod raft_paper_test;

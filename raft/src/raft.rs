@@ -682,6 +682,11 @@ impl<T: Storage> Raft<T> {
         self.lead = NONE;
         self.votes.clear();
         self.votes.insert(self.id, true);
+        tracing::info!(
+            term = self.term,
+            last_index = self.raft_log.last_index(),
+            "asking for pre-votes"
+        );
         if self.votes_granted() >= self.quorum() {
             self.campaign();
             return;
@@ -864,6 +869,14 @@ impl<T: Storage> Raft<T> {
         if pr.matched < last {
             self.send_append(from);
         }
+        // student: begin 3A: a transferee that has caught up is told to campaign again (its MsgTimeoutNow may have been lost)
+        // The MsgTimeoutNow sent when it caught up may have been lost; until
+        // the transfer times out, every heartbeat answer repeats it.
+        if from == self.lead_transferee && self.prs[&from].matched == last {
+            self.send(Self::message(from, MessageType::MsgTimeoutNow));
+        }
+        // student: stub
+        // student: end
         // student: end
     }
 
