@@ -56,6 +56,15 @@ pub struct Config {
     /// win (its log behind, or cut off) never raises the term, so it does
     /// not depose a working leader. See raft's `Config::pre_vote`.
     pub raft_pre_vote: bool,
+    /// Whether raft state and entries are fsynced before the messages
+    /// that depend on them leave. Always on for a real store; the
+    /// deterministic simulator turns it off, as its "crashes" are orderly
+    /// stops of one process whose writes the OS keeps anyway.
+    pub raft_sync_log: bool,
+    /// Mixed into every peer's election-timeout generator (0 = none): the
+    /// deterministic simulator passes its seed here, so that each seed
+    /// draws other timeouts.
+    pub raft_seed: u64,
 
     /// How often a leader considers compacting its raft log.
     pub raft_log_gc_tick_interval: Duration,
@@ -108,6 +117,8 @@ impl Config {
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
             raft_pre_vote: true,
+            raft_sync_log: true,
+            raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_secs(10),
             // Assuming entries of about 1 KiB.
             raft_log_gc_count_limit: 128_000,
@@ -135,6 +146,8 @@ impl Config {
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
             raft_pre_vote: true,
+            raft_sync_log: true,
+            raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_millis(50),
             raft_log_gc_count_limit: 128_000,
             split_region_check_tick_interval: Duration::from_millis(100),

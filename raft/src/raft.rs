@@ -6,7 +6,7 @@
 //! [`Raft::msgs`] and the [`RaftLog`], from where [`RawNode`](crate::RawNode)
 //! hands it to the application.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::eraftpb::{
@@ -143,11 +143,11 @@ pub struct Raft<T: Storage> {
     /// The log, with its commit, apply and persistence positions.
     pub raft_log: RaftLog<T>,
     /// Replication progress of every member, this node included.
-    pub prs: HashMap<u64, Progress>,
+    pub prs: BTreeMap<u64, Progress>,
     /// The role this node plays now.
     pub state: StateType,
     /// Votes received in the current election (`true` = granted).
-    pub votes: HashMap<u64, bool>,
+    pub votes: BTreeMap<u64, bool>,
     /// Messages to send, drained by the application.
     pub msgs: Vec<Message>,
     /// The leader this node follows, or [`NONE`].
@@ -204,9 +204,9 @@ impl<T: Storage> Raft<T> {
             id: c.id,
             term: 0,
             vote: NONE,
-            prs: HashMap::new(),
+            prs: BTreeMap::new(),
             state: StateType::Follower,
-            votes: HashMap::new(),
+            votes: BTreeMap::new(),
             msgs: Vec::new(),
             lead: NONE,
             heartbeat_timeout: c.heartbeat_tick,

@@ -209,7 +209,7 @@ impl<T: Storage> RawNode<T> {
     }
 
     /// Every peer's replication progress; empty unless this node leads.
-    pub fn get_progress(&self) -> std::collections::HashMap<u64, Progress> {
+    pub fn get_progress(&self) -> std::collections::BTreeMap<u64, Progress> {
         if self.raft.state == StateType::Leader {
             self.raft.prs.clone()
         } else {

@@ -128,6 +128,18 @@ impl CallbackReceiver {
         Self::take(&mut s)
     }
 
+    /// The answer if it has come, without waiting: `Ready(Some(..))` once
+    /// answered, `Ready(None)` if the callback was dropped unanswered,
+    /// `Pending` while it is still out. For a driver that cannot block (the
+    /// simulator's clients); like the waits, it takes the answer.
+    pub fn try_resp(&self) -> std::task::Poll<Option<CmdResult>> {
+        let mut s = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*s, SlotState::Waiting) {
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Self::take(&mut s))
+    }
+
     fn take(s: &mut SlotState) -> Option<CmdResult> {
         match std::mem::replace(s, SlotState::Closed) {
             SlotState::Done(r) => Some(*r),

@@ -16,7 +16,7 @@ use crate::raftstore::bootstrap::{
 use crate::raftstore::meta;
 use crate::raftstore::scheduler_client::SchedulerClient;
 use crate::raftstore::snap::snap_manager::SnapManager;
-use crate::raftstore::store::{Raftstore, Transport};
+use crate::raftstore::store::{Raftstore, StoreDeps, StoreLoops, Transport};
 use crate::raftstore::util::INVALID_ID;
 use crate::util::engine_util::{self, Engines};
 use crate::{Error, Result};
@@ -50,12 +50,39 @@ impl Node {
         }
     }
 
+    /// Bootstraps the store (and the cluster) if needed, then starts the
+    /// raftstore on its threads.
     pub fn start(
         &mut self,
         engines: Engines,
         trans: Arc<dyn Transport>,
         snap_mgr: SnapManager,
     ) -> Result<()> {
+        let deps = self.prepare(engines, trans, snap_mgr)?;
+        self.system.start(deps)
+    }
+
+    /// Like [`start`](Self::start), but without threads: the caller drives
+    /// the returned loops (see [`Raftstore::start_driven`]).
+    pub fn start_driven(
+        &mut self,
+        engines: Engines,
+        trans: Arc<dyn Transport>,
+        snap_mgr: SnapManager,
+    ) -> Result<StoreLoops> {
+        let deps = self.prepare(engines, trans, snap_mgr)?;
+        self.system.start_driven(deps)
+    }
+
+    /// Finds or allocates the store's id, bootstraps the cluster from this
+    /// store if nobody has, and registers the store with the scheduler;
+    /// then gathers what the raftstore starts over.
+    fn prepare(
+        &mut self,
+        engines: Engines,
+        trans: Arc<dyn Transport>,
+        snap_mgr: SnapManager,
+    ) -> Result<StoreDeps> {
         let mut store_id = self.check_store(&engines)?;
         if store_id == INVALID_ID {
             store_id = self.bootstrap_store(&engines)?;
@@ -67,14 +94,14 @@ impl Node {
         }
         self.scheduler_client.put_store(self.store.clone())?;
         tracing::info!(store_id, "start raft store node");
-        self.system.start(
-            self.store.clone(),
-            self.cfg.clone(),
+        Ok(StoreDeps {
+            store: self.store.clone(),
+            cfg: self.cfg.clone(),
             engines,
             trans,
-            self.scheduler_client.clone(),
+            scheduler_client: self.scheduler_client.clone(),
             snap_mgr,
-        )
+        })
     }
 
     fn check_store(&self, engines: &Engines) -> Result<u64> {

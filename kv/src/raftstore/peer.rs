@@ -1,7 +1,7 @@
 //! One replica of a region on this store: its raft group, its storage, and
 //! the proposals waiting for their entries to apply.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use proto::eraftpb::Message;
 use proto::metapb::{Peer as MetaPeer, Region, RegionEpoch};
@@ -55,10 +55,10 @@ pub struct Peer {
     pub batched_proposals: Vec<(Vec<u8>, Callback)>,
     /// Raft log entries before this index have been deleted from the engine.
     pub last_compacted_idx: u64,
-    peer_cache: HashMap<u64, MetaPeer>,
+    peer_cache: BTreeMap<u64, MetaPeer>,
     /// Followers the leader is waiting on to catch up, with the tick at which
     /// they started lagging.
-    pub peers_start_pending_tick: HashMap<u64, i64>,
+    pub peers_start_pending_tick: BTreeMap<u64, i64>,
     /// True once destroyed; queued messages are then ignored.
     pub stopped: bool,
     /// Bytes written since the last split check.
@@ -129,7 +129,10 @@ impl Peer {
             pre_vote: cfg.raft_pre_vote,
             applied: ps.applied_index(),
             // Different incarnations of a peer draw different timeouts.
-            seed: meta_peer.id ^ region_id.rotate_left(32) ^ ps.raft_state.last_index,
+            seed: cfg.raft_seed.rotate_left(17)
+                ^ meta_peer.id
+                ^ region_id.rotate_left(32)
+                ^ ps.raft_state.last_index,
             ..Default::default()
         };
         let mut raft_group = RawNode::new(&raft_cfg, ps)?;
@@ -147,8 +150,8 @@ impl Peer {
             proposals: VecDeque::new(),
             batched_proposals: Vec::new(),
             last_compacted_idx: 0,
-            peer_cache: HashMap::new(),
-            peers_start_pending_tick: HashMap::new(),
+            peer_cache: BTreeMap::new(),
+            peers_start_pending_tick: BTreeMap::new(),
             stopped: false,
             size_diff_hint: 0,
             approximate_size: None,

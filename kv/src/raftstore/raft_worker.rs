@@ -53,13 +53,30 @@ impl RaftWorker {
                 },
                 recv(stop) -> _ => return,
             }
-            while msgs.len() < MAX_BATCH {
-                match self.receiver.try_recv() {
-                    Ok(m) => msgs.push(m),
-                    Err(_) => break,
-                }
-            }
+            self.fill(&mut msgs);
             self.handle_round(&mut msgs);
+        }
+    }
+
+    /// One round over whatever is queued now, without waiting: what a
+    /// driver calls instead of [`run`](Self::run). Returns false (and does
+    /// nothing) when nothing was queued.
+    pub fn poll(&self, msgs: &mut Vec<Msg>) -> bool {
+        self.fill(msgs);
+        if msgs.is_empty() {
+            return false;
+        }
+        self.handle_round(msgs);
+        true
+    }
+
+    /// Takes queued messages into `msgs`, up to a batch.
+    fn fill(&self, msgs: &mut Vec<Msg>) {
+        while msgs.len() < MAX_BATCH {
+            match self.receiver.try_recv() {
+                Ok(m) => msgs.push(m),
+                Err(_) => break,
+            }
         }
     }
 
@@ -89,6 +106,9 @@ impl RaftWorker {
         }
         if !pending.is_empty() {
             metrics::add(&metrics::READY_ROUNDS, 1);
+        }
+        if !self.ctx.cfg.raft_sync_log {
+            raft_wb.set_sync(false);
         }
         if !raft_wb.is_empty() {
             metrics::add(&metrics::RAFT_BATCH_WRITES, 1);

@@ -1,7 +1,7 @@
 //! Routing by region id: every live peer of this store is registered here;
 //! its messages go to the raft worker, which handles all peers.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -31,7 +31,7 @@ impl RegisteredPeer {
 }
 
 pub struct Router {
-    peers: RwLock<HashMap<u64, Arc<RegisteredPeer>>>,
+    peers: RwLock<BTreeMap<u64, Arc<RegisteredPeer>>>,
     peer_sender: Sender<Msg>,
     store_sender: Sender<StoreMsg>,
 }
@@ -39,7 +39,7 @@ pub struct Router {
 impl Router {
     pub fn new(peer_sender: Sender<Msg>, store_sender: Sender<StoreMsg>) -> Self {
         Router {
-            peers: RwLock::new(HashMap::new()),
+            peers: RwLock::new(BTreeMap::new()),
             peer_sender,
             store_sender,
         }
@@ -65,7 +65,8 @@ impl Router {
         }
     }
 
-    /// Ids of every registered region.
+    /// Ids of every registered region, in id order (ticks go out in
+    /// this order, so it must not depend on a hash seed).
     pub fn region_ids(&self) -> Vec<u64> {
         self.peers.read().unwrap().keys().copied().collect()
     }

@@ -1,7 +1,7 @@
 //! What all peers of a store share (Go's raftstore.go): the region map,
 //! the context handed to every handler, and the transport seam.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -28,7 +28,7 @@ use crate::raftstore::snap::snap_manager::SnapManager;
 use crate::raftstore::store_worker::StoreWorker;
 use crate::raftstore::ticker::TickDriver;
 use crate::util::engine_util::{CfIterator, Engines, WriteBatch, CF_RAFT};
-use crate::util::worker::Worker;
+use crate::util::worker::{DrivenWorker, Worker};
 
 /// Sends raft messages to other stores. The test cluster plugs in a
 /// simulated network, the server a gRPC one.
@@ -42,7 +42,7 @@ pub struct StoreMeta {
     /// Initialized regions by start key (ranges never overlap).
     pub region_ranges: BTreeMap<Vec<u8>, u64>,
     /// Every region with a peer here, initialized or not.
-    pub regions: HashMap<u64, Region>,
+    pub regions: BTreeMap<u64, Region>,
     /// First votes for regions not created yet (see the store worker).
     pub pending_votes: Vec<RaftMessage>,
 }
@@ -138,6 +138,104 @@ struct Workers {
     scheduler: Worker<SchedulerTask>,
 }
 
+/// The queues of a store's workers: bounded for worker threads (a busy
+/// worker slows its senders down), unbounded for driven workers.
+#[derive(Debug, Clone, Copy)]
+enum Queues {
+    Bounded,
+    Unbounded,
+}
+
+impl Workers {
+    /// The four workers, not started, with `queues`.
+    fn new(queues: Queues) -> Self {
+        fn make<T: Send + 'static>(name: &str, queues: Queues) -> Worker<T> {
+            match queues {
+                Queues::Bounded => Worker::new(name),
+                Queues::Unbounded => Worker::unbounded(name),
+            }
+        }
+        Workers {
+            split_check: make(thread_name::SPLIT_CHECK, queues),
+            region: make(thread_name::SNAPSHOT, queues),
+            raftlog_gc: make(thread_name::RAFT_LOG_GC, queues),
+            scheduler: make(thread_name::SCHEDULER, queues),
+        }
+    }
+}
+
+/// What a store starts over.
+pub struct StoreDeps {
+    /// The store (its id set).
+    pub store: Store,
+    /// Its configuration.
+    pub cfg: Arc<Config>,
+    /// Its engines.
+    pub engines: Engines,
+    /// How its raft messages reach other stores.
+    pub trans: Arc<dyn Transport>,
+    /// The scheduler it reports to.
+    pub scheduler_client: Arc<dyn SchedulerClient>,
+    /// Where its snapshot files live.
+    pub snap_mgr: SnapManager,
+}
+
+/// What the background workers run, one handler each.
+struct Handlers {
+    split_check: SplitCheckHandler<RaftstoreRouter>,
+    region: RegionTaskHandler,
+    raftlog_gc: RaftLogGcTaskHandler,
+    scheduler: SchedulerTaskHandler,
+}
+
+/// The bodies of a store's own loops: each runs on a thread of its own,
+/// or is called by a driver.
+pub struct Loops {
+    /// Drives every peer: one round per batch of messages.
+    pub raft_worker: RaftWorker,
+    /// Store-level messages.
+    pub store_worker: StoreWorker,
+    /// Sends the ticks: [`TickDriver::on_base_tick`] once per base tick.
+    pub tick_driver: TickDriver,
+}
+
+/// A store started without threads ([`Raftstore::start_driven`]): its
+/// loops and its four background workers, for a driver to call.
+pub struct StoreLoops {
+    /// The raft worker, the store worker and the tick driver.
+    pub loops: Loops,
+    /// Measures regions and finds split keys.
+    pub split_check: DrivenWorker<SplitCheckTask>,
+    /// Generates and applies snapshots.
+    pub region: DrivenWorker<RegionTask>,
+    /// Deletes compacted raft log entries.
+    pub raftlog_gc: DrivenWorker<RaftLogGcTask>,
+    /// Talks to the scheduler.
+    pub scheduler: DrivenWorker<SchedulerTask>,
+}
+
+impl StoreLoops {
+    /// Runs the store until nothing is left to do: raft rounds, store
+    /// messages and background tasks, in that order, again and again
+    /// until none had work. Returns whether any had. `msgs` is the raft
+    /// worker's reusable batch.
+    pub fn run_until_idle(&mut self, msgs: &mut Vec<Msg>) -> bool {
+        let mut any = false;
+        loop {
+            let mut busy = self.loops.raft_worker.poll(msgs);
+            busy |= self.loops.store_worker.poll() > 0;
+            busy |= self.split_check.poll() > 0;
+            busy |= self.region.poll() > 0;
+            busy |= self.raftlog_gc.poll() > 0;
+            busy |= self.scheduler.poll() > 0;
+            if !busy {
+                return any;
+            }
+            any = true;
+        }
+    }
+}
+
 /// One store's raftstore: router, raft worker, store worker, tick driver and
 /// background workers. Created stopped; [`Raftstore::start`] (through
 /// [`Node`](crate::raftstore::node::Node)) brings it up.
@@ -148,6 +246,8 @@ pub struct Raftstore {
     workers: Option<Workers>,
     threads: Vec<JoinHandle<()>>,
     stop_senders: Vec<Sender<()>>,
+    /// Set by the first start, threaded or driven: a store starts once.
+    started: bool,
 }
 
 /// The names of a store's threads. The test cluster watches threads by
@@ -193,6 +293,7 @@ pub fn create_raftstore() -> (RaftstoreRouter, Raftstore) {
         workers: None,
         threads: Vec::new(),
         stop_senders: Vec::new(),
+        started: false,
     };
     (RaftstoreRouter::new(router), rs)
 }
@@ -202,81 +303,96 @@ impl Raftstore {
         self.router.clone()
     }
 
-    pub fn start(
-        &mut self,
-        store: Store,
-        cfg: Arc<Config>,
-        engines: Engines,
-        trans: Arc<dyn Transport>,
-        scheduler_client: Arc<dyn SchedulerClient>,
-        snap_mgr: SnapManager,
-    ) -> crate::Result<()> {
-        assert!(self.workers.is_none(), "raftstore started twice");
-        cfg.validate()
-            .map_err(|e| crate::Error::Other(e.to_string()))?;
-        snap_mgr.init()?;
-        let workers = Workers {
-            split_check: Worker::new(thread_name::SPLIT_CHECK),
-            region: Worker::new(thread_name::SNAPSHOT),
-            raftlog_gc: Worker::new(thread_name::RAFT_LOG_GC),
-            scheduler: Worker::new(thread_name::SCHEDULER),
-        };
-        let ctx = Arc::new(GlobalContext {
-            cfg,
-            engines,
-            store: store.clone(),
-            store_meta: Arc::new(Mutex::new(StoreMeta::default())),
-            snap_mgr,
-            router: self.router.clone(),
-            trans,
-            scheduler_task_sender: workers.scheduler.sender(),
-            region_task_sender: workers.region.sender(),
-            raftlog_gc_task_sender: workers.raftlog_gc.sender(),
-            split_check_task_sender: workers.split_check.sender(),
-            scheduler_client,
-        });
-        let peers = load_peers(&ctx)?;
-        let region_ids: Vec<u64> = peers.iter().map(|p| p.region_id).collect();
-        for p in peers {
-            self.router.register(p);
-        }
-        self.start_workers(ctx, workers, region_ids);
-        Ok(())
-    }
+    /// Starts the store on threads of its own: the raft worker, the store
+    /// worker, the tick driver and the four background workers.
+    pub fn start(&mut self, deps: StoreDeps) -> crate::Result<()> {
+        let mut workers = Workers::new(Queues::Bounded);
+        let (loops, handlers) = self.open(deps, &workers)?;
+        workers.split_check.start(handlers.split_check);
+        workers.region.start(handlers.region);
+        workers.raftlog_gc.start(handlers.raftlog_gc);
+        workers.scheduler.start(handlers.scheduler);
+        self.workers = Some(workers);
 
-    /// Starts the threads and workers over `ctx` (which holds the engines,
-    /// the snapshot manager, the scheduler client and the config).
-    fn start_workers(
-        &mut self,
-        ctx: Arc<GlobalContext>,
-        mut workers: Workers,
-        region_ids: Vec<u64>,
-    ) {
-        let engines = ctx.engines.clone();
-        let snap_mgr = ctx.snap_mgr.clone();
-        let scheduler_client = ctx.scheduler_client.clone();
-        let cfg = ctx.cfg.clone();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
                 .name(name.to_string())
                 .spawn(f)
                 .expect("spawn thread")
         };
+        let Loops {
+            raft_worker,
+            store_worker,
+            tick_driver,
+        } = loops;
         let (stop_tx, stop_rx) = bounded::<()>(0);
-        let raft_worker = RaftWorker::new(ctx.clone(), self.peer_receiver.clone());
         let rx = stop_rx.clone();
         self.threads.push(spawn(
             thread_name::RAFT_WORKER,
             Box::new(move || raft_worker.run(rx)),
         ));
-        let store_worker = StoreWorker::new(ctx.clone(), self.store_receiver.clone());
-        let rx = stop_rx.clone();
         self.threads.push(spawn(
             thread_name::STORE_WORKER,
-            Box::new(move || store_worker.run(rx)),
+            Box::new(move || store_worker.run(stop_rx)),
         ));
         self.stop_senders.push(stop_tx);
+        let (tick_stop_tx, tick_stop_rx) = bounded::<()>(0);
+        self.threads.push(spawn(
+            thread_name::TICK_DRIVER,
+            Box::new(move || tick_driver.run(tick_stop_rx)),
+        ));
+        self.stop_senders.push(tick_stop_tx);
+        Ok(())
+    }
 
+    /// Starts the store without any thread: the returned [`StoreLoops`]
+    /// hold what the threads would run, with the same handlers, and the
+    /// caller drives them (the deterministic simulator does, every store
+    /// of a cluster on one thread). To stop the store, drop the loops and
+    /// call [`shut_down`](Self::shut_down).
+    pub fn start_driven(&mut self, deps: StoreDeps) -> crate::Result<StoreLoops> {
+        // Unbounded: a driven worker's tasks are queued by the thread that
+        // handles them, so a full queue would never drain.
+        let workers = Workers::new(Queues::Unbounded);
+        let (loops, handlers) = self.open(deps, &workers)?;
+        Ok(StoreLoops {
+            loops,
+            split_check: workers.split_check.into_driven(handlers.split_check),
+            region: workers.region.into_driven(handlers.region),
+            raftlog_gc: workers.raftlog_gc.into_driven(handlers.raftlog_gc),
+            scheduler: workers.scheduler.into_driven(handlers.scheduler),
+        })
+    }
+
+    /// What both runtimes share: checks the config, registers a peer for
+    /// every region on disk, queues the start messages, and builds the
+    /// loops and the background workers' handlers over `workers`' queues.
+    fn open(&mut self, deps: StoreDeps, workers: &Workers) -> crate::Result<(Loops, Handlers)> {
+        assert!(!self.started, "raftstore started twice");
+        self.started = true;
+        deps.cfg
+            .validate()
+            .map_err(|e| crate::Error::Other(e.to_string()))?;
+        deps.snap_mgr.init()?;
+        let ctx = Arc::new(GlobalContext {
+            cfg: deps.cfg,
+            engines: deps.engines,
+            store: deps.store,
+            store_meta: Arc::new(Mutex::new(StoreMeta::default())),
+            snap_mgr: deps.snap_mgr,
+            router: self.router.clone(),
+            trans: deps.trans,
+            scheduler_task_sender: workers.scheduler.sender(),
+            region_task_sender: workers.region.sender(),
+            raftlog_gc_task_sender: workers.raftlog_gc.sender(),
+            split_check_task_sender: workers.split_check.sender(),
+            scheduler_client: deps.scheduler_client,
+        });
+        let peers = load_peers(&ctx)?;
+        let region_ids: Vec<u64> = peers.iter().map(|p| p.region_id).collect();
+        for p in peers {
+            self.router.register(p);
+        }
         self.router.send_store(StoreMsg::Start {
             store: ctx.store.clone(),
         });
@@ -284,29 +400,22 @@ impl Raftstore {
             let _ = self.router.send(id, PeerMsg::Start);
         }
         let router = RaftstoreRouter::new(self.router.clone());
-        workers.split_check.start(SplitCheckHandler::new(
-            engines.kv.clone(),
-            router.clone(),
-            &cfg,
-        ));
-        workers
-            .region
-            .start(RegionTaskHandler::new(engines.clone(), snap_mgr));
-        workers.raftlog_gc.start(RaftLogGcTaskHandler::new());
-        workers.scheduler.start(SchedulerTaskHandler::new(
-            ctx.store.id,
-            scheduler_client,
-            router,
-        ));
-        self.workers = Some(workers);
-
-        let (tick_stop_tx, tick_stop_rx) = bounded::<()>(0);
-        let driver = TickDriver::new(&cfg, self.router.clone());
-        self.threads.push(spawn(
-            thread_name::TICK_DRIVER,
-            Box::new(move || driver.run(tick_stop_rx)),
-        ));
-        self.stop_senders.push(tick_stop_tx);
+        let handlers = Handlers {
+            split_check: SplitCheckHandler::new(ctx.engines.kv.clone(), router.clone(), &ctx.cfg),
+            region: RegionTaskHandler::new(ctx.engines.clone(), ctx.snap_mgr.clone()),
+            raftlog_gc: RaftLogGcTaskHandler::new(),
+            scheduler: SchedulerTaskHandler::new(
+                ctx.store.id,
+                ctx.scheduler_client.clone(),
+                router,
+            ),
+        };
+        let loops = Loops {
+            raft_worker: RaftWorker::new(ctx.clone(), self.peer_receiver.clone()),
+            store_worker: StoreWorker::new(ctx.clone(), self.store_receiver.clone()),
+            tick_driver: TickDriver::new(&ctx.cfg, self.router.clone()),
+        };
+        Ok((loops, handlers))
     }
 
     /// Stops every thread and worker; pending proposals are dropped.

@@ -47,6 +47,17 @@ impl StoreWorker {
         }
     }
 
+    /// Handles every message queued now, without waiting: what a driver
+    /// calls instead of [`run`](Self::run). Returns how many.
+    pub fn poll(&mut self) -> usize {
+        let mut handled = 0;
+        while let Ok(m) = self.receiver.try_recv() {
+            self.handle_msg(m);
+            handled += 1;
+        }
+        handled
+    }
+
     pub fn handle_msg(&mut self, msg: StoreMsg) {
         match msg {
             StoreMsg::RaftMessage(m) => {

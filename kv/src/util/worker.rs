@@ -66,15 +66,43 @@ impl<T: Send + 'static> Worker<T> {
 
     /// A stopped worker whose queue holds `capacity` tasks.
     pub fn with_capacity(name: impl Into<String>, capacity: usize) -> Self {
-        let (sender, receiver) = bounded(capacity);
+        Self::over(name.into(), bounded(capacity))
+    }
+
+    /// A stopped worker whose queue never blocks a sender: for a
+    /// [`DrivenWorker`], whose tasks are handled by the same thread that
+    /// queues them, so a full queue could never drain.
+    pub fn unbounded(name: impl Into<String>) -> Self {
+        Self::over(name.into(), crossbeam_channel::unbounded())
+    }
+
+    fn over(name: String, (sender, receiver): (Sender<T>, Receiver<T>)) -> Self {
         let (stop_tx, stop_rx) = bounded(1);
         Worker {
-            name: name.into(),
+            name,
             sender,
             receiver: Some(receiver),
             stop_tx,
             stop_rx,
             handle: None,
+        }
+    }
+
+    /// Hands the queue and `handler` to a driver that calls the handler
+    /// itself, instead of starting a thread (see [`DrivenWorker`]).
+    /// `handler.start()` runs here, once.
+    ///
+    /// Panics if the worker was started before.
+    pub fn into_driven<H: Handler<T>>(mut self, mut handler: H) -> DrivenWorker<T> {
+        let receiver = self
+            .receiver
+            .take()
+            .unwrap_or_else(|| panic!("worker {} started twice", self.name));
+        handler.start();
+        DrivenWorker {
+            name: std::mem::take(&mut self.name),
+            receiver,
+            handler: Box::new(handler),
         }
     }
 
@@ -135,6 +163,34 @@ impl<T: Send + 'static> Worker<T> {
 impl<T: Send + 'static> Drop for Worker<T> {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A worker's queue and handler without a thread: whoever drives it calls
+/// [`poll`](Self::poll), which handles the queued tasks in order on the
+/// caller's thread. The deterministic simulator runs a store's background
+/// work this way; the handler is the same one a [`Worker`] thread runs.
+pub struct DrivenWorker<T> {
+    name: String,
+    receiver: Receiver<T>,
+    handler: Box<dyn Handler<T>>,
+}
+
+impl<T: 'static> DrivenWorker<T> {
+    /// The worker's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Handles every task queued now (and any the handler queues for
+    /// itself meanwhile); returns how many.
+    pub fn poll(&mut self) -> usize {
+        let mut handled = 0;
+        while let Ok(task) = self.receiver.try_recv() {
+            self.handler.handle(task);
+            handled += 1;
+        }
+        handled
     }
 }
 

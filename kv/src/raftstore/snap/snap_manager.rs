@@ -1,7 +1,7 @@
 //! The store's snapshot directory: which snapshots exist, which are in use
 //! (and so must not be deleted), and access to them by key.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +26,7 @@ pub enum SnapEntry {
 #[derive(Debug)]
 struct Inner {
     base: PathBuf,
-    registry: Mutex<HashMap<SnapKey, Vec<SnapEntry>>>,
+    registry: Mutex<BTreeMap<SnapKey, Vec<SnapEntry>>>,
 }
 
 /// Cheap to clone; all clones share one registry.
@@ -40,7 +40,7 @@ impl SnapManager {
         SnapManager {
             inner: Arc::new(Inner {
                 base: path.into(),
-                registry: Mutex::new(HashMap::new()),
+                registry: Mutex::new(BTreeMap::new()),
             }),
         }
     }
