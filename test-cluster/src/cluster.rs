@@ -2,7 +2,7 @@
 //! region, clients routed by the scheduler's view, and the `must_*`
 //! helpers the suites are written with.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub struct Cluster {
     pub scheduler_client: Arc<MockSchedulerClient>,
     /// How many stores the cluster has (ids 1..=count).
     pub count: usize,
-    engines: HashMap<u64, Engines>,
+    engines: BTreeMap<u64, Engines>,
     /// Each store's data directory (with `kv`, `raft` and `snap` inside).
     pub db_paths: HashMap<u64, String>,
     dirs: Vec<PathBuf>,
@@ -58,7 +58,7 @@ impl Cluster {
         Cluster {
             scheduler_client,
             count,
-            engines: HashMap::new(),
+            engines: BTreeMap::new(),
             db_paths: HashMap::new(),
             dirs: Vec::new(),
             simulator,
@@ -91,62 +91,15 @@ impl Cluster {
     /// Creates the stores' engines, bootstraps every store with region 1
     /// (one peer per store, peer id = store id) and starts them all.
     pub fn start(&mut self) {
-        let cluster_id = self.scheduler_client.get_cluster_id();
         for store_id in 1..=self.count as u64 {
-            let dir = std::env::temp_dir().join(format!(
-                "test-raftstore-{}-{}-{}",
-                std::process::id(),
-                store_id,
-                self.rand() % 1_000_000_000
-            ));
-            for sub in ["kv", "raft", "snap"] {
-                std::fs::create_dir_all(dir.join(sub)).expect("create store dirs");
-            }
-            let kv_path = dir.join("kv").to_string_lossy().into_owned();
-            let raft_path = dir.join("raft").to_string_lossy().into_owned();
-            let engines =
-                Engines::open(kv_path, raft_path, &self.cfg.engine).expect("open engines");
+            let nonce = self.rand() % 1_000_000_000;
+            let (dir, engines) = open_store_dir(store_id, nonce, &self.cfg);
             self.db_paths
                 .insert(store_id, dir.to_string_lossy().into_owned());
             self.dirs.push(dir);
             self.engines.insert(store_id, engines);
         }
-        let mut first_region = Region {
-            id: 1,
-            start_key: vec![],
-            end_key: vec![],
-            region_epoch: Some(RegionEpoch {
-                version: INIT_EPOCH_VER,
-                conf_ver: INIT_EPOCH_CONF_VER,
-            }),
-            peers: vec![],
-        };
-        for (store_id, engines) in &self.engines {
-            first_region.peers.push(new_peer(*store_id, *store_id));
-            bootstrap_store(engines, cluster_id, *store_id).expect("bootstrap store");
-        }
-        for engines in self.engines.values() {
-            prepare_bootstrap_cluster(engines, &first_region).expect("prepare bootstrap");
-        }
-        let resp = self
-            .scheduler_client
-            .bootstrap(Store {
-                id: 1,
-                ..Default::default()
-            })
-            .expect("bootstrap cluster");
-        if let Some(e) = resp.header.and_then(|h| h.error) {
-            panic!("bootstrap cluster: {:?}", e);
-        }
-        for (store_id, engines) in &self.engines {
-            self.scheduler_client
-                .put_store(Store {
-                    id: *store_id,
-                    ..Default::default()
-                })
-                .expect("put store");
-            clear_prepare_bootstrap_state(engines).expect("clear prepare bootstrap");
-        }
+        bootstrap_stores(&self.scheduler_client, &self.engines);
         let ids: Vec<u64> = self.engines.keys().copied().collect();
         for store_id in ids {
             self.start_server(store_id);
@@ -675,6 +628,70 @@ pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -
         it.next();
     }
     values
+}
+
+/// Makes a store's data directory (with `kv`, `raft` and `snap` inside)
+/// under the temp dir and opens its engines there; `nonce` keeps clusters
+/// of one process apart.
+pub(crate) fn open_store_dir(store_id: u64, nonce: u64, cfg: &Config) -> (PathBuf, Engines) {
+    let dir = std::env::temp_dir().join(format!(
+        "test-raftstore-{}-{}-{}",
+        std::process::id(),
+        store_id,
+        nonce
+    ));
+    for sub in ["kv", "raft", "snap"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("create store dirs");
+    }
+    let kv_path = dir.join("kv").to_string_lossy().into_owned();
+    let raft_path = dir.join("raft").to_string_lossy().into_owned();
+    let engines = Engines::open(kv_path, raft_path, &cfg.engine).expect("open engines");
+    (dir, engines)
+}
+
+/// Bootstraps every store of `engines` with region 1 (one peer per store,
+/// peer id = store id, in store order) and the scheduler with the cluster
+/// and the stores.
+pub(crate) fn bootstrap_stores(
+    scheduler_client: &MockSchedulerClient,
+    engines: &BTreeMap<u64, Engines>,
+) {
+    let cluster_id = scheduler_client.get_cluster_id();
+    let mut first_region = Region {
+        id: 1,
+        start_key: vec![],
+        end_key: vec![],
+        region_epoch: Some(RegionEpoch {
+            version: INIT_EPOCH_VER,
+            conf_ver: INIT_EPOCH_CONF_VER,
+        }),
+        peers: vec![],
+    };
+    for (store_id, engines) in engines {
+        first_region.peers.push(new_peer(*store_id, *store_id));
+        bootstrap_store(engines, cluster_id, *store_id).expect("bootstrap store");
+    }
+    for engines in engines.values() {
+        prepare_bootstrap_cluster(engines, &first_region).expect("prepare bootstrap");
+    }
+    let resp = scheduler_client
+        .bootstrap(Store {
+            id: 1,
+            ..Default::default()
+        })
+        .expect("bootstrap cluster");
+    if let Some(e) = resp.header.and_then(|h| h.error) {
+        panic!("bootstrap cluster: {:?}", e);
+    }
+    for (store_id, engines) in engines {
+        scheduler_client
+            .put_store(Store {
+                id: *store_id,
+                ..Default::default()
+            })
+            .expect("put store");
+        clear_prepare_bootstrap_state(engines).expect("clear prepare bootstrap");
+    }
 }
 
 /// A cluster of `count` stores over the mock scheduler (ids start after

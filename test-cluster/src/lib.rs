@@ -44,6 +44,7 @@ pub mod outcome;
 pub mod panics;
 pub mod regions;
 pub mod rng;
+pub mod sim;
 pub mod utils;
 
 use std::sync::Once;

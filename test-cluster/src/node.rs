@@ -144,7 +144,36 @@ impl MockTransport {
     }
 }
 
-fn closed(store_id: u64) -> kv::Error {
+/// Copies the files of the snapshot `msg` carries from the sender's
+/// snapshot manager to the receiver's, as a real transport streams them.
+/// As in Go, a failed copy is no error: the message is still delivered, and
+/// the receiver refuses a snapshot whose files are missing.
+pub(crate) fn copy_snapshot(
+    msg: &RaftMessage,
+    from_mgr: &SnapManager,
+    to_mgr: &SnapManager,
+) -> kv::Result<()> {
+    let Some(snapshot) = kv::raftstore::util::snapshot_of(msg) else {
+        return Ok(());
+    };
+    let key = SnapKey::from_snap(snapshot)?;
+    from_mgr.register(key, SnapEntry::Sending);
+    to_mgr.register(key, SnapEntry::Receiving);
+    let copied = (|| -> kv::Result<()> {
+        let mut from_snap = from_mgr.get_snapshot_for_sending(&key)?;
+        let mut to_snap = to_mgr.get_snapshot_for_receiving(&key, &snapshot.data)?;
+        io::copy(&mut from_snap, &mut to_snap)?;
+        to_snap.save()
+    })();
+    to_mgr.deregister(&key, SnapEntry::Receiving);
+    from_mgr.deregister(&key, SnapEntry::Sending);
+    if let Err(e) = copied {
+        tracing::debug!(%key, %e, "snapshot copy failed");
+    }
+    Ok(())
+}
+
+pub(crate) fn closed(store_id: u64) -> kv::Error {
     kv::Error::Other(format!("store {} is closed", store_id))
 }
 
@@ -161,8 +190,7 @@ impl Transport for MockTransport {
         }
         let from_store = msg.from_peer.map_or(0, |p| p.store_id);
         let to_store = msg.to_peer.map_or(0, |p| p.store_id);
-        if let Some(snapshot) = kv::raftstore::util::snapshot_of(&msg) {
-            let key = SnapKey::from_snap(snapshot)?;
+        if kv::raftstore::util::snapshot_of(&msg).is_some() {
             let from_mgr = inner
                 .snap_mgrs
                 .get(&from_store)
@@ -171,21 +199,7 @@ impl Transport for MockTransport {
                 .snap_mgrs
                 .get(&to_store)
                 .ok_or_else(|| closed(to_store))?;
-            from_mgr.register(key, SnapEntry::Sending);
-            to_mgr.register(key, SnapEntry::Receiving);
-            let copied = (|| -> kv::Result<()> {
-                let mut from_snap = from_mgr.get_snapshot_for_sending(&key)?;
-                let mut to_snap = to_mgr.get_snapshot_for_receiving(&key, &snapshot.data)?;
-                io::copy(&mut from_snap, &mut to_snap)?;
-                to_snap.save()
-            })();
-            to_mgr.deregister(&key, SnapEntry::Receiving);
-            from_mgr.deregister(&key, SnapEntry::Sending);
-            // As in Go, a failed copy still delivers the message; the
-            // receiver refuses a snapshot whose files are missing.
-            if let Err(e) = copied {
-                tracing::debug!(%key, %e, "snapshot copy failed");
-            }
+            copy_snapshot(&msg, from_mgr, to_mgr)?;
         }
         let router = inner
             .routers
