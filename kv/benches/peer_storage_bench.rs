@@ -7,6 +7,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kv::raftstore::bootstrap::{bootstrap_store, prepare_bootstrap};
 use kv::raftstore::peer_storage::PeerStorage;
+use kv::raftstore::runner::RegionTaskSender;
 use kv::raftstore::util::new_test_engines;
 use kv::util::engine_util::WriteBatch;
 use proto::eraftpb::Entry;
@@ -22,7 +23,13 @@ fn append(c: &mut Criterion) {
         bootstrap_store(&engines, 1, 1).expect("bootstrap store");
         let region = prepare_bootstrap(&engines, 1, 1, 1).expect("bootstrap region");
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let mut ps = PeerStorage::new(engines.clone(), region, tx, "bench".into()).expect("ps");
+        let mut ps = PeerStorage::new(
+            engines.clone(),
+            region,
+            RegionTaskSender::threaded(tx),
+            "bench".into(),
+        )
+        .expect("ps");
         let name = if sync {
             "64_entries_synced"
         } else {

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod bootstrap;
+pub mod bugs;
 pub mod cmd_resp;
 pub mod message;
 pub mod meta;

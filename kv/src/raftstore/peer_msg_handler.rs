@@ -197,6 +197,7 @@ impl<'a> PeerMsgHandler<'a> {
             cb.done(err_resp(&e));
             return;
         }
+        let cb = crate::raftstore::bugs::answer_early(self.peer, self.ctx, &req, cb);
         // student: begin 2B: batch a normal command for this round's proposal (flush first for admin ones) and dispatch admin commands
         if req.admin_request.is_some() {
             // Keep log order: what was batched before comes first.

@@ -254,7 +254,8 @@ impl PeerStorage {
             start_key: self.region.start_key.clone(),
             end_key: self.region.end_key.clone(),
         };
-        let applied = self.region_sched.send(task).is_ok() && rx.recv().unwrap_or(false);
+        let applied =
+            self.region_sched.send(task).is_ok() && self.region_sched.wait(&rx).unwrap_or(false);
         if applied {
             let mut kv_wb = WriteBatch::default();
             kv_wb.delete_meta(&meta::snapshot_apply_key(self.region.id));
@@ -503,13 +504,21 @@ mod tests {
     use crate::raftstore::util::new_test_engines;
     use crate::util::engine_util::CfIterator;
 
+    use crate::raftstore::runner::RegionTaskSender;
+
     /// A peer storage whose log starts at zero instead of 5.
     fn new_peer_storage_from_zero() -> PeerStorage {
         let engines = new_test_engines();
         bootstrap_store(&engines, 1, 1).unwrap();
         let region = prepare_bootstrap(&engines, 1, 1, 1).unwrap();
         let (tx, _rx) = crossbeam_channel::unbounded();
-        let mut ps = PeerStorage::new(engines, region, tx, String::new()).unwrap();
+        let mut ps = PeerStorage::new(
+            engines,
+            region,
+            RegionTaskSender::threaded(tx),
+            String::new(),
+        )
+        .unwrap();
         ps.raft_state = RaftLocalState {
             hard_state: Some(HardState::default()),
             ..Default::default()

@@ -22,13 +22,15 @@ use crate::raftstore::runner::raftlog_gc::RaftLogGcTaskHandler;
 use crate::raftstore::runner::region_task::RegionTaskHandler;
 use crate::raftstore::runner::scheduler_task::SchedulerTaskHandler;
 use crate::raftstore::runner::split_checker::SplitCheckHandler;
-use crate::raftstore::runner::{RaftLogGcTask, RegionTask, SchedulerTask, SplitCheckTask};
+use crate::raftstore::runner::{
+    RaftLogGcTask, RegionTask, RegionTaskSender, SchedulerTask, SplitCheckTask,
+};
 use crate::raftstore::scheduler_client::SchedulerClient;
 use crate::raftstore::snap::snap_manager::SnapManager;
 use crate::raftstore::store_worker::StoreWorker;
 use crate::raftstore::ticker::TickDriver;
 use crate::util::engine_util::{CfIterator, Engines, WriteBatch, CF_RAFT};
-use crate::util::worker::{DrivenWorker, Worker};
+use crate::util::worker::{DrivenWorker, SharedDrivenWorker, Worker};
 
 /// Sends raft messages to other stores. The test cluster plugs in a
 /// simulated network, the server a gRPC one.
@@ -114,7 +116,7 @@ pub struct GlobalContext {
     pub router: Arc<Router>,
     pub trans: Arc<dyn Transport>,
     pub scheduler_task_sender: Sender<SchedulerTask>,
-    pub region_task_sender: Sender<RegionTask>,
+    pub region_task_sender: RegionTaskSender,
     pub raftlog_gc_task_sender: Sender<RaftLogGcTask>,
     pub split_check_task_sender: Sender<SplitCheckTask>,
     pub scheduler_client: Arc<dyn SchedulerClient>,
@@ -207,7 +209,7 @@ pub struct StoreLoops {
     /// Measures regions and finds split keys.
     pub split_check: DrivenWorker<SplitCheckTask>,
     /// Generates and applies snapshots.
-    pub region: DrivenWorker<RegionTask>,
+    pub region: SharedDrivenWorker<RegionTask>,
     /// Deletes compacted raft log entries.
     pub raftlog_gc: DrivenWorker<RaftLogGcTask>,
     /// Talks to the scheduler.
@@ -307,7 +309,8 @@ impl Raftstore {
     /// worker, the tick driver and the four background workers.
     pub fn start(&mut self, deps: StoreDeps) -> crate::Result<()> {
         let mut workers = Workers::new(Queues::Bounded);
-        let (loops, handlers) = self.open(deps, &workers)?;
+        let region_tasks = RegionTaskSender::threaded(workers.region.sender());
+        let (loops, handlers) = self.open(deps, &workers, region_tasks)?;
         workers.split_check.start(handlers.split_check);
         workers.region.start(handlers.region);
         workers.raftlog_gc.start(handlers.raftlog_gc);
@@ -354,11 +357,19 @@ impl Raftstore {
         // Unbounded: a driven worker's tasks are queued by the thread that
         // handles them, so a full queue would never drain.
         let workers = Workers::new(Queues::Unbounded);
-        let (loops, handlers) = self.open(deps, &workers)?;
+        // The raft worker waits for the region worker to lay a snapshot
+        // down; with no thread of its own, the region worker is then run
+        // by the one who waits.
+        let region = SharedDrivenWorker::default();
+        let region_tasks = RegionTaskSender::driven(workers.region.sender(), region.clone());
+        let (loops, handlers) = self.open(deps, &workers, region_tasks)?;
         Ok(StoreLoops {
             loops,
             split_check: workers.split_check.into_driven(handlers.split_check),
-            region: workers.region.into_driven(handlers.region),
+            region: {
+                region.set(workers.region.into_driven(handlers.region));
+                region
+            },
             raftlog_gc: workers.raftlog_gc.into_driven(handlers.raftlog_gc),
             scheduler: workers.scheduler.into_driven(handlers.scheduler),
         })
@@ -367,7 +378,12 @@ impl Raftstore {
     /// What both runtimes share: checks the config, registers a peer for
     /// every region on disk, queues the start messages, and builds the
     /// loops and the background workers' handlers over `workers`' queues.
-    fn open(&mut self, deps: StoreDeps, workers: &Workers) -> crate::Result<(Loops, Handlers)> {
+    fn open(
+        &mut self,
+        deps: StoreDeps,
+        workers: &Workers,
+        region_task_sender: RegionTaskSender,
+    ) -> crate::Result<(Loops, Handlers)> {
         assert!(!self.started, "raftstore started twice");
         self.started = true;
         deps.cfg
@@ -383,7 +399,7 @@ impl Raftstore {
             router: self.router.clone(),
             trans: deps.trans,
             scheduler_task_sender: workers.scheduler.sender(),
-            region_task_sender: workers.region.sender(),
+            region_task_sender,
             raftlog_gc_task_sender: workers.raftlog_gc.sender(),
             split_check_task_sender: workers.split_check.sender(),
             scheduler_client: deps.scheduler_client,

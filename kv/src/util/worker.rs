@@ -26,6 +26,7 @@
 //! assert_eq!(total.load(std::sync::atomic::Ordering::SeqCst), 55);
 //! ```
 
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, select, Receiver};
@@ -191,6 +192,41 @@ impl<T: 'static> DrivenWorker<T> {
             handled += 1;
         }
         handled
+    }
+}
+
+/// A driven worker more than one caller may run: its driver, and a
+/// handler elsewhere that must wait for one of its tasks (a driven store's
+/// raft worker waits for the region worker to lay a snapshot down). Empty
+/// until [`set`](Self::set); polling an empty one does nothing.
+pub struct SharedDrivenWorker<T>(Arc<OnceLock<Mutex<DrivenWorker<T>>>>);
+
+impl<T> Clone for SharedDrivenWorker<T> {
+    fn clone(&self) -> Self {
+        SharedDrivenWorker(self.0.clone())
+    }
+}
+
+impl<T> Default for SharedDrivenWorker<T> {
+    fn default() -> Self {
+        SharedDrivenWorker(Arc::new(OnceLock::new()))
+    }
+}
+
+impl<T: 'static> SharedDrivenWorker<T> {
+    /// Puts the worker in; panics if one is there already.
+    pub fn set(&self, worker: DrivenWorker<T>) {
+        if self.0.set(Mutex::new(worker)).is_err() {
+            panic!("shared driven worker set twice");
+        }
+    }
+
+    /// [`DrivenWorker::poll`] on the worker, if it is there.
+    pub fn poll(&self) -> usize {
+        match self.0.get() {
+            Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).poll(),
+            None => 0,
+        }
     }
 }
 
