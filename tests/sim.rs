@@ -271,3 +271,142 @@ fn sim_chaos_history_is_linearizable() {
         eprintln!("seed {seed}: {summary:?}; {}", replay_hint(seed));
     }
 }
+
+/// Go's GenericTest suites in virtual time: each 2B/2C/3B test built on
+/// GenericTest has a twin here under its Go name (`sim::TestBasic2B`, …),
+/// same settings and checks, its client history checked for
+/// linearizability. By default each runs seeds 1–3, each twice, and the
+/// two runs of a seed must leave the same trace; `SIM_SEED=N` runs seed N
+/// once (what a failure says to replay).
+#[allow(non_snake_case)]
+mod sim {
+    use pretty_assertions::assert_eq;
+    use test_cluster::generic::GenericTest;
+    use test_cluster::sim::run_generic;
+
+    fn twin(name: &str) {
+        let test = GenericTest::named(name);
+        if let Ok(seed) = std::env::var("SIM_SEED") {
+            let seed = seed.parse().expect("SIM_SEED is a number");
+            let report = run_generic(test, seed);
+            eprintln!("{name}: {report:?}");
+            return;
+        }
+        for seed in 1..=3 {
+            let hint = format!(
+                "replay: SIM_SEED={seed} cargo test --release --test sim -- --exact sim::{name} --nocapture"
+            );
+            eprintln!("{name} seed {seed}; {hint}");
+            let first = run_generic(test, seed);
+            let second = run_generic(test, seed);
+            eprintln!("{name}: {first:?}");
+            assert!(first.puts > 0, "{name}: no append completed; {hint}");
+            assert_eq!(
+                first, second,
+                "{name}: seed {seed} ran differently twice; {hint}"
+            );
+        }
+    }
+
+    macro_rules! twins {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $name() {
+                    twin(stringify!($name));
+                }
+            )*
+        };
+    }
+
+    twins!(
+        TestBasic2B,
+        TestConcurrent2B,
+        TestUnreliable2B,
+        TestManyPartitionsOneClient2B,
+        TestManyPartitionsManyClients2B,
+        TestPersistOneClient2B,
+        TestPersistConcurrent2B,
+        TestPersistConcurrentUnreliable2B,
+        TestPersistPartition2B,
+        TestPersistPartitionUnreliable2B,
+        TestSnapshotRecover2C,
+        TestSnapshotRecoverManyClients2C,
+        TestSnapshotUnreliable2C,
+        TestSnapshotUnreliableRecover2C,
+        TestSnapshotUnreliableRecoverConcurrentPartition2C,
+        TestConfChangeRecover3B,
+        TestConfChangeRecoverManyClients3B,
+        TestConfChangeUnreliable3B,
+        TestConfChangeUnreliableRecover3B,
+        TestConfChangeSnapshotUnreliableRecover3B,
+        TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B,
+        TestSplitRecover3B,
+        TestSplitRecoverManyClients3B,
+        TestSplitUnreliable3B,
+        TestSplitUnreliableRecover3B,
+        TestSplitConfChangeSnapshotUnreliableRecover3B,
+        TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B,
+    );
+
+    /// Every GenericTest of the Go suites has its twin above.
+    #[test]
+    fn every_generic_test_has_a_twin() {
+        let src = include_str!("sim.rs");
+        for t in test_cluster::generic::GENERIC_TESTS {
+            assert!(
+                src.contains(&format!("        {},\n", t.name)),
+                "{} has no simulated twin",
+                t.name
+            );
+        }
+    }
+}
+
+/// The sweep finds classic raftstore bugs: each is planted (the
+/// `inject-bugs` feature), a relevant twin runs seed after seed until one
+/// fails, and that seed, run again, fails the same way. Planting is
+/// process-wide, so run these alone:
+/// `cargo test --release --features inject-bugs --test sim planted -- --test-threads 1`.
+#[cfg(feature = "inject-bugs")]
+mod planted {
+    use kv::raftstore::bugs::{plant, Bug};
+    use test_cluster::generic::GenericTest;
+    use test_cluster::panics;
+    use test_cluster::sim::{run_generic, GenericReport};
+
+    /// Seeds a planted bug must be found within.
+    const SEEDS: u64 = 200;
+
+    fn run(test: &str, seed: u64) -> Result<GenericReport, String> {
+        std::panic::catch_unwind(|| run_generic(GenericTest::named(test), seed))
+            .map_err(|p| panics::message(p.as_ref()))
+    }
+
+    fn found_and_replayed(test: &str, bug: Bug) {
+        plant(Some(bug));
+        let found = (1..=SEEDS).find_map(|seed| run(test, seed).err().map(|msg| (seed, msg)));
+        let Some((seed, failure)) = found else {
+            plant(None);
+            panic!("{bug:?}: no seed of 1..={SEEDS} of {test} failed");
+        };
+        let again = run(test, seed);
+        plant(None);
+        eprintln!("{bug:?}: {test} fails on seed {seed}: {failure}");
+        assert_eq!(
+            again.err().as_deref(),
+            Some(failure.as_str()),
+            "{bug:?}: seed {seed} of {test} did not fail the same way twice"
+        );
+    }
+
+    #[test]
+    fn planted_ack_before_commit_is_found_and_replays() {
+        found_and_replayed("TestManyPartitionsOneClient2B", Bug::AckBeforeCommit);
+    }
+
+    #[test]
+    fn planted_stale_read_is_found_and_replays() {
+        found_and_replayed("TestManyPartitionsManyClients2B", Bug::StaleRead);
+    }
+}

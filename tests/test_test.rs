@@ -13,6 +13,10 @@ use kv::util::engine_util::{CF_DEFAULT, CF_LOCK};
 use proto::metapb::Region;
 use scheduler_mock::find_peer;
 use serial_test::serial;
+use test_cluster::generic::{
+    check_clnt_appends, check_log_trimmed, client_key, client_value, GenericTest,
+    GENERIC_CLIENT_MS, GENERIC_ITERATIONS, GENERIC_STORES,
+};
 use test_cluster::*;
 
 /// The suites' randomness: seeded per test (printed, and settable through
@@ -30,24 +34,6 @@ impl Rand {
 
     fn next(&self) -> u64 {
         self.0.lock().unwrap().next_u64()
-    }
-}
-
-fn check_clnt_appends(clnt: usize, v: &str, count: usize) {
-    let mut last_off: Option<usize> = None;
-    for j in 0..count {
-        let wanted = format!("x {} {} y", clnt, j);
-        let Some(off) = v.find(&wanted) else {
-            panic!("{} missing element {} in Append result {}", clnt, wanted, v);
-        };
-        let off1 = v.rfind(&wanted).unwrap();
-        assert!(off1 == off, "duplicate element {} in Append result", wanted);
-        assert!(
-            last_off.is_none_or(|l| off > l),
-            "wrong order for element {} in Append result",
-            wanted
-        );
-        last_off = Some(off);
     }
 }
 
@@ -120,39 +106,9 @@ fn check_conf_changer(handle: &mut Option<thread::JoinHandle<()>>, wait: bool) {
     }
 }
 
-fn client_key(cli: usize, j: usize) -> String {
-    format!("{} {:08}", cli, j)
-}
-
-/// One configuration of Go's `GenericTest`, field for field (Go passes
-/// them positionally: part, nclients, unreliable, crash, partitions,
-/// maxraftlog, confchange, split).
-struct GenericTest {
-    /// The test's Go name, for the progress lines.
-    name: &'static str,
-    /// Clients appending and scanning concurrently.
-    clients: usize,
-    /// Drop about one message in ten.
-    unreliable: bool,
-    /// Restart every store after each round of clients.
-    crash: bool,
-    /// Partition the stores at random, again and again.
-    partitions: bool,
-    /// Go's maxraftlog: the raft log GC count limit, and a check that logs
-    /// were trimmed (`None` is Go's -1).
-    max_raft_log: Option<u64>,
-    /// Add and remove peers at random meanwhile.
-    conf_change: bool,
-    /// Small regions, so that they split.
-    split: bool,
-}
-
-impl GenericTest {
-    fn run(self) {
-        generic_test(self)
-    }
-}
-
+/// Go's `GenericTest` on threads and the wall clock. Its settings, one
+/// per test, are in `test_cluster::generic::GENERIC_TESTS`; its simulated
+/// twin (virtual time, one seed) is `test_cluster::sim::run_generic`.
 fn generic_test(t: GenericTest) {
     let GenericTest {
         name,
@@ -165,15 +121,8 @@ fn generic_test(t: GenericTest) {
         split,
     } = t;
     let maxraftlog: i64 = max_raft_log.map_or(-1, |n| n as i64);
-    let nservers = 5;
-    let mut cfg = Config::new_test_config();
-    if maxraftlog != -1 {
-        cfg.raft_log_gc_count_limit = maxraftlog as u64;
-    }
-    if split {
-        cfg.region_max_size = 300;
-        cfg.region_split_size = 200;
-    }
+    let nservers = GENERIC_STORES;
+    let cfg = t.config(Config::new_test_config());
     let mut cluster = new_test_cluster(nservers, cfg.clone());
     cluster.start();
     let cluster = Arc::new(cluster);
@@ -188,7 +137,7 @@ fn generic_test(t: GenericTest) {
     // a must_* call while later phases run. Its failure fails the test
     // (checked after each iteration, and waited for at the end).
     let mut confchanger = None;
-    for iteration in 0..3 {
+    for iteration in 0..GENERIC_ITERATIONS {
         let done_clients = Arc::new(AtomicBool::new(false));
         let done_partitioner = Arc::new(AtomicBool::new(false));
         let counts: Vec<Arc<AtomicU64>> =
@@ -209,7 +158,7 @@ fn generic_test(t: GenericTest) {
                     while !done.load(Ordering::SeqCst) {
                         if rand.next() % 1000 < 500 {
                             let key = client_key(cli, j);
-                            let value = format!("x {} {} y", cli, j);
+                            let value = client_value(cli, j);
                             cluster.must_put(key.as_bytes(), value.as_bytes());
                             last.push_str(&value);
                             j += 1;
@@ -258,7 +207,7 @@ fn generic_test(t: GenericTest) {
                 confchanger = Some(thread::spawn(move || conf_changer(&cluster, &rand, &done)));
             }
         }
-        thread::sleep(Duration::from_secs(5));
+        thread::sleep(Duration::from_millis(GENERIC_CLIENT_MS));
         let t_stop = Instant::now();
         done_clients.store(true, Ordering::SeqCst);
         done_partitioner.store(true, Ordering::SeqCst);
@@ -315,19 +264,7 @@ fn generic_test(t: GenericTest) {
             loop {
                 let region = cluster.get_region(&key);
                 for store_id in 1..=nservers as u64 {
-                    let engines = cluster.engines(store_id);
-                    let Some(state) = meta::get_apply_state(&engines.kv, region.id).unwrap() else {
-                        continue;
-                    };
-                    let truncated = state.truncated_state.unwrap_or_default().index;
-                    let applied = state.applied_index;
-                    assert!(
-                        applied - truncated <= 2 * maxraftlog as u64,
-                        "logs were not trimmed ({} - {} > 2*{})",
-                        applied,
-                        truncated,
-                        maxraftlog
-                    );
+                    check_log_trimmed(cluster.engines(store_id), region.id, maxraftlog as u64, "");
                 }
                 key = region.end_key.clone();
                 if key.is_empty() {
@@ -359,49 +296,19 @@ fn generic_test(t: GenericTest) {
 #[test]
 #[serial]
 fn TestBasic2B() {
-    GenericTest {
-        name: "TestBasic2B",
-        clients: 1,
-        unreliable: false,
-        crash: false,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestBasic2B"));
 }
 
 #[test]
 #[serial]
 fn TestConcurrent2B() {
-    GenericTest {
-        name: "TestConcurrent2B",
-        clients: 5,
-        unreliable: false,
-        crash: false,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestConcurrent2B"));
 }
 
 #[test]
 #[serial]
 fn TestUnreliable2B() {
-    GenericTest {
-        name: "TestUnreliable2B",
-        clients: 5,
-        unreliable: true,
-        crash: false,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestUnreliable2B"));
 }
 
 #[test]
@@ -456,113 +363,43 @@ fn TestOnePartition2B() {
 #[test]
 #[serial]
 fn TestManyPartitionsOneClient2B() {
-    GenericTest {
-        name: "TestManyPartitionsOneClient2B",
-        clients: 1,
-        unreliable: false,
-        crash: false,
-        partitions: true,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestManyPartitionsOneClient2B"));
 }
 
 #[test]
 #[serial]
 fn TestManyPartitionsManyClients2B() {
-    GenericTest {
-        name: "TestManyPartitionsManyClients2B",
-        clients: 5,
-        unreliable: false,
-        crash: false,
-        partitions: true,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestManyPartitionsManyClients2B"));
 }
 
 #[test]
 #[serial]
 fn TestPersistOneClient2B() {
-    GenericTest {
-        name: "TestPersistOneClient2B",
-        clients: 1,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestPersistOneClient2B"));
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrent2B() {
-    GenericTest {
-        name: "TestPersistConcurrent2B",
-        clients: 5,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestPersistConcurrent2B"));
 }
 
 #[test]
 #[serial]
 fn TestPersistConcurrentUnreliable2B() {
-    GenericTest {
-        name: "TestPersistConcurrentUnreliable2B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestPersistConcurrentUnreliable2B"));
 }
 
 #[test]
 #[serial]
 fn TestPersistPartition2B() {
-    GenericTest {
-        name: "TestPersistPartition2B",
-        clients: 5,
-        unreliable: false,
-        crash: true,
-        partitions: true,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestPersistPartition2B"));
 }
 
 #[test]
 #[serial]
 fn TestPersistPartitionUnreliable2B() {
-    GenericTest {
-        name: "TestPersistPartitionUnreliable2B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: true,
-        max_raft_log: None,
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestPersistPartitionUnreliable2B"));
 }
 
 #[test]
@@ -636,81 +473,33 @@ fn TestOneSnapshot2C() {
 #[test]
 #[serial]
 fn TestSnapshotRecover2C() {
-    GenericTest {
-        name: "TestSnapshotRecover2C",
-        clients: 1,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSnapshotRecover2C"));
 }
 
 #[test]
 #[serial]
 fn TestSnapshotRecoverManyClients2C() {
-    GenericTest {
-        name: "TestSnapshotRecoverManyClients2C",
-        clients: 20,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSnapshotRecoverManyClients2C"));
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliable2C() {
-    GenericTest {
-        name: "TestSnapshotUnreliable2C",
-        clients: 5,
-        unreliable: true,
-        crash: false,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSnapshotUnreliable2C"));
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecover2C() {
-    GenericTest {
-        name: "TestSnapshotUnreliableRecover2C",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSnapshotUnreliableRecover2C"));
 }
 
 #[test]
 #[serial]
 fn TestSnapshotUnreliableRecoverConcurrentPartition2C() {
-    GenericTest {
-        name: "TestSnapshotUnreliableRecoverConcurrentPartition2C",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: true,
-        max_raft_log: Some(100),
-        conf_change: false,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named(
+        "TestSnapshotUnreliableRecoverConcurrentPartition2C",
+    ));
 }
 
 #[test]
@@ -818,97 +607,41 @@ fn TestConfChangeRemoveLeader3B() {
 #[test]
 #[serial]
 fn TestConfChangeRecover3B() {
-    GenericTest {
-        name: "TestConfChangeRecover3B",
-        clients: 1,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestConfChangeRecover3B"));
 }
 
 #[test]
 #[serial]
 fn TestConfChangeRecoverManyClients3B() {
-    GenericTest {
-        name: "TestConfChangeRecoverManyClients3B",
-        clients: 20,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestConfChangeRecoverManyClients3B"));
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliable3B() {
-    GenericTest {
-        name: "TestConfChangeUnreliable3B",
-        clients: 5,
-        unreliable: true,
-        crash: false,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestConfChangeUnreliable3B"));
 }
 
 #[test]
 #[serial]
 fn TestConfChangeUnreliableRecover3B() {
-    GenericTest {
-        name: "TestConfChangeUnreliableRecover3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named("TestConfChangeUnreliableRecover3B"));
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecover3B() {
-    GenericTest {
-        name: "TestConfChangeSnapshotUnreliableRecover3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named(
+        "TestConfChangeSnapshotUnreliableRecover3B",
+    ));
 }
 
 #[test]
 #[serial]
 fn TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    GenericTest {
-        name: "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: true,
-        max_raft_log: Some(100),
-        conf_change: true,
-        split: false,
-    }
-    .run();
+    generic_test(GenericTest::named(
+        "TestConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+    ));
 }
 
 #[test]
@@ -965,95 +698,39 @@ fn TestOneSplit3B() {
 #[test]
 #[serial]
 fn TestSplitRecover3B() {
-    GenericTest {
-        name: "TestSplitRecover3B",
-        clients: 1,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSplitRecover3B"));
 }
 
 #[test]
 #[serial]
 fn TestSplitRecoverManyClients3B() {
-    GenericTest {
-        name: "TestSplitRecoverManyClients3B",
-        clients: 20,
-        unreliable: false,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSplitRecoverManyClients3B"));
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliable3B() {
-    GenericTest {
-        name: "TestSplitUnreliable3B",
-        clients: 5,
-        unreliable: true,
-        crash: false,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSplitUnreliable3B"));
 }
 
 #[test]
 #[serial]
 fn TestSplitUnreliableRecover3B() {
-    GenericTest {
-        name: "TestSplitUnreliableRecover3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: None,
-        conf_change: false,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named("TestSplitUnreliableRecover3B"));
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecover3B() {
-    GenericTest {
-        name: "TestSplitConfChangeSnapshotUnreliableRecover3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: false,
-        max_raft_log: Some(100),
-        conf_change: true,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named(
+        "TestSplitConfChangeSnapshotUnreliableRecover3B",
+    ));
 }
 
 #[test]
 #[serial]
 fn TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B() {
-    GenericTest {
-        name: "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
-        clients: 5,
-        unreliable: true,
-        crash: true,
-        partitions: true,
-        max_raft_log: Some(100),
-        conf_change: true,
-        split: true,
-    }
-    .run();
+    generic_test(GenericTest::named(
+        "TestSplitConfChangeSnapshotUnreliableRecoverConcurrentPartition3B",
+    ));
 }

@@ -598,7 +598,7 @@ impl Drop for Cluster {
     }
 }
 
-fn check_single_response(resp: &RaftCmdResponse, want: CmdType) {
+pub(crate) fn check_single_response(resp: &RaftCmdResponse, want: CmdType) {
     if let Some(e) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
         panic!("{:?}", e);
     }

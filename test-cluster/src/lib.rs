@@ -38,6 +38,7 @@
 mod attempt;
 pub mod cluster;
 pub mod filter;
+pub mod generic;
 pub mod history;
 pub mod node;
 pub mod outcome;

@@ -27,6 +27,8 @@
 //! println!("trace {:016x}", sim.trace_hash());
 //! ```
 
+pub mod exec;
+pub mod generic;
 mod net;
 
 use std::collections::BTreeMap;
@@ -49,6 +51,8 @@ use proto::raft_cmdpb::{CmdType, RaftCmdRequest, Request};
 use proto::raft_serverpb::RaftMessage;
 use scheduler_mock::MockSchedulerClient;
 
+pub use exec::{JoinHandle, SimHandle};
+pub use generic::{run_generic, GenericReport};
 pub use net::{NetConfig, SimNetwork};
 
 use crate::cluster::{bootstrap_stores, open_store_dir};
@@ -256,9 +260,22 @@ impl Sim {
         self.world().trace.events
     }
 
-    /// The engines of a store (kept across its restarts).
+    /// The configuration every store starts with.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// A fresh id from the scheduler (for a new peer).
+    pub fn alloc_id(&self) -> u64 {
+        self.scheduler_client.alloc_id().expect("alloc id")
+    }
+
+    /// The engines of a running store. Panics if it is stopped (a stopped
+    /// store's engines are closed).
     pub fn engines(&self, store_id: u64) -> &Engines {
-        &self.engines[&store_id]
+        self.engines
+            .get(&store_id)
+            .unwrap_or_else(|| panic!("store {store_id} is stopped: its engines are closed"))
     }
 
     /// The running stores, in id order.
@@ -266,7 +283,8 @@ impl Sim {
         self.stores.keys().copied().collect()
     }
 
-    /// Starts a store over its engines (a restart, not a fresh disk). Its
+    /// Starts a store over its data directory (a restart, not a fresh
+    /// disk: a stopped store's engines are opened again from disk). Its
     /// ticks start at a phase drawn from the generator.
     pub fn start_store(&mut self, store_id: u64) {
         assert!(
@@ -277,6 +295,16 @@ impl Sim {
         cfg.db_path = self.dirs[&store_id].to_string_lossy().into_owned();
         let snap_mgr = SnapManager::new(format!("{}/snap", cfg.db_path));
         let base_ms = base_tick_ms(&cfg);
+        if !self.engines.contains_key(&store_id) {
+            let dir = &self.dirs[&store_id];
+            let engines = Engines::open(
+                dir.join("kv").to_string_lossy(),
+                dir.join("raft").to_string_lossy(),
+                &cfg.engine,
+            )
+            .unwrap_or_else(|e| panic!("reopen store {store_id}'s engines: {e}"));
+            self.engines.insert(store_id, engines);
+        }
         let (router, system) = create_raftstore();
         let mut node = Node::new(system, Arc::new(cfg), self.scheduler_client.clone());
         let loops = node
@@ -318,6 +346,16 @@ impl Sim {
         } = store;
         drop(loops);
         node.stop();
+        // Closed, to be opened from disk again on start, as a restarted
+        // process would. A command's answer that still holds a snapshot of
+        // the engine keeps it open: then the store restarts over it.
+        let engines = self
+            .engines
+            .remove(&store_id)
+            .expect("a running store has engines");
+        if Arc::strong_count(&engines.kv) > 1 || Arc::strong_count(&engines.raft) > 1 {
+            self.engines.insert(store_id, engines);
+        }
         self.record(Event::Stop, &[store_id]);
     }
 
@@ -349,7 +387,7 @@ impl Sim {
     /// sent), then base ticks (in store order). Never goes past `limit_ms`;
     /// returns false, with the clock at `limit_ms`, when nothing is due by
     /// then.
-    fn step(&mut self, limit_ms: u64) -> bool {
+    pub fn advance(&mut self, limit_ms: u64) -> bool {
         self.settle();
         let next_tick = self.stores.values().map(|s| s.next_tick_ms).min();
         let next = match (self.net.next_due(), next_tick) {
@@ -390,7 +428,7 @@ impl Sim {
     /// Runs the cluster for `ms` of virtual time.
     pub fn run_for_ms(&mut self, ms: u64) {
         let until = self.now_ms() + ms;
-        while self.step(until) {}
+        while self.advance(until) {}
         self.settle();
     }
 
@@ -403,7 +441,7 @@ impl Sim {
             if done(self) {
                 return true;
             }
-            if !self.step(until) {
+            if !self.advance(until) {
                 self.settle();
                 return done(self);
             }
