@@ -76,6 +76,13 @@ impl TestCase {
         short_name(&self.path)
     }
 
+    /// Whether this is a simulated twin of a Go test (`sim::TestBasic2B`
+    /// in tests/sim.rs): the same workload in virtual time, not the Go
+    /// suite itself, so projects and grades leave it out.
+    pub fn is_simulated_twin(&self) -> bool {
+        self.path.starts_with("sim::")
+    }
+
     /// Whether this is a raftstore cluster test (root package, 2B/2C/3B).
     /// Those drive real timers and threads and get flaky when run alongside
     /// each other on a small machine, so they run one at a time by default.
@@ -516,5 +523,8 @@ mod tests {
         assert!(case("", "TestOneSplit3B").is_cluster());
         assert!(!case("", "TestLeaderElection2AA").is_cluster());
         assert_eq!(case("raft", "raft_test::TestX2AA").name(), "TestX2AA");
+        // Simulated twins share the Go name but are not the Go suite.
+        assert!(case("tinykv", "sim::TestBasic2B").is_simulated_twin());
+        assert!(!case("tinykv", "TestBasic2B").is_simulated_twin());
     }
 }

@@ -272,6 +272,7 @@ impl GoRef {
             },
             side: Side::Go,
             tmp_root: Some(tmp_root.to_path_buf()),
+            seeds: None,
         })
     }
 }
@@ -352,6 +353,7 @@ pub fn unbuilt_records(name: &str, build: &GoBuild, runs: u32) -> Vec<RunRecord>
             max_rss_kib: None,
             cpu_secs: None,
             reported_secs: None,
+            seed: None,
         })
         .collect()
 }

@@ -21,6 +21,7 @@ pub mod report;
 pub mod runner;
 pub mod select;
 pub mod session;
+pub mod sim;
 
 pub use discover::{TestBinary, TestCase};
 pub use runner::{run, RunOptions, RunRecord, RunSpec, Side, Status};

@@ -24,6 +24,7 @@ use tinykv_lab::html;
 use tinykv_lab::report;
 use tinykv_lab::runner::{self, RunOptions, RunRecord, RunSpec};
 use tinykv_lab::session::{self, plural, Selection};
+use tinykv_lab::sim::SimArgs;
 use tinykv_lab::{Project, Selector};
 
 /// Run TinyKV lab tests many times and print a pass-rate table
@@ -52,6 +53,9 @@ enum Command {
     Skeleton(SkeletonArgs),
     /// Write docs/course/PARTS.md, the list of marked student regions.
     Parts(PartsArgs),
+    /// Sweep seeds of the simulated twins (`sim::TestX`, tests/sim.rs):
+    /// each twin once per seed, in parallel; list the failing seeds.
+    Sim(SimArgs),
 }
 
 /// The plain run: which tests, how many runs, which reports.
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         None => lab(cli.run),
         Some(Command::Grade(args)) => grade_checkout(&args),
         Some(Command::Skeleton(args)) => cli::skeleton(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Sim(args)) => tinykv_lab::sim::sweep(&args),
         Some(Command::Parts(args)) => cli::parts(&args).map(|current| {
             if current {
                 ExitCode::SUCCESS
@@ -442,14 +447,7 @@ fn lab(args: Args) -> Result<ExitCode> {
     // The last line, and the exit status, count both sides' runs.
     println!("{}", report::total_line(&all));
 
-    let (_, failed) = report::totals(&all);
-    Ok(if runner::stop_requested() {
-        ExitCode::from(130)
-    } else if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(session::exit_status(&all))
 }
 
 #[cfg(test)]

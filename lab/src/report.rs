@@ -487,6 +487,7 @@ mod tests {
             max_rss_kib: Some(1024 * run as u64),
             cpu_secs: Some(run as f64),
             reported_secs: None,
+            seed: None,
         }
     }
 

@@ -81,6 +81,10 @@ pub struct RunRecord {
     /// it waited for); `null` when the run could not be started.
     #[serde(default)]
     pub cpu_secs: Option<f64>,
+    /// The seed the run was given (a simulated run's `SIM_SEED`); absent
+    /// for runs without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The time the test reported for itself, where it does (Go's
     /// `--- PASS: Name (3.21s)`): the test function without process
     /// start-up and exit, to compare `seconds` with.
@@ -119,9 +123,38 @@ pub struct RunSpec {
     /// `TMPDIR`, removed after the run whether it passed, failed or was
     /// killed (a killed Go raftstore test leaves ~500 MB per store).
     pub tmp_root: Option<PathBuf>,
+    /// When set, each run gets its own seed in an environment variable.
+    pub seeds: Option<SeedEnv>,
+}
+
+/// Seeds handed to a spec's runs: run `r` (1-based) gets `first + r - 1`
+/// in `var` (the simulator reads `SIM_SEED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedEnv {
+    pub var: String,
+    pub first: u64,
 }
 
 impl RunSpec {
+    /// The seed run `run` gets, if the spec hands out seeds.
+    pub fn seed_of(&self, run: u32) -> Option<u64> {
+        self.seeds
+            .as_ref()
+            .map(|s| s.first + u64::from(run.saturating_sub(1)))
+    }
+
+    /// The spec as run `run` executes it: with its seed in the environment.
+    fn for_run(&self, run: u32) -> std::borrow::Cow<'_, RunSpec> {
+        match (&self.seeds, self.seed_of(run)) {
+            (Some(env), Some(seed)) => {
+                let mut spec = self.clone();
+                spec.env.push((env.var.clone(), seed.to_string()));
+                std::borrow::Cow::Owned(spec)
+            }
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
     /// Runs `case` alone: `--exact` so a name that is a prefix of another
     /// does not run both, one test thread, output uncaptured so that a
     /// timed-out run's log still shows what the test printed before it hung.
@@ -154,6 +187,7 @@ impl RunSpec {
             },
             side: Side::Rust,
             tmp_root: None,
+            seeds: None,
         }
     }
 }
@@ -276,7 +310,7 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         },
         None => None,
     };
-    let result = execute(spec, &log, opts.timeout, tmp.as_deref());
+    let result = execute(&spec.for_run(run), &log, opts.timeout, tmp.as_deref());
     if let Some(dir) = &tmp {
         // The run's process group is dead by now: nothing writes here any
         // more, whatever became of the run.
@@ -339,6 +373,7 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         max_rss_kib: usage.map(|u| u.max_rss_kib),
         cpu_secs: usage.map(|u| u.cpu_secs),
         reported_secs,
+        seed: spec.seed_of(run),
     })
 }
 
@@ -356,6 +391,7 @@ fn unstarted(spec: &RunSpec, run: u32, why: String) -> RunRecord {
         max_rss_kib: None,
         cpu_secs: None,
         reported_secs: None,
+        seed: spec.seed_of(run),
     }
 }
 
@@ -556,6 +592,7 @@ mod tests {
             max_rss_kib: Some(2048),
             reported_secs: None,
             cpu_secs: Some(1.5),
+            seed: None,
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["status"], "timed_out");

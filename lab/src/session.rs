@@ -33,8 +33,8 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Lists the tests of every binary (`#[ignore]`d ones left out) and
-    /// keeps those whose Go name `keep` accepts. A binary that cannot list
+    /// Lists the tests of every binary (`#[ignore]`d ones and simulated
+    /// twins left out) and keeps those whose Go name `keep` accepts. A binary that cannot list
     /// its tests is an error.
     pub fn list(binaries: Vec<TestBinary>, keep: impl Fn(&str) -> bool) -> Result<Selection> {
         let (selection, failures) = Selection::list_each(binaries, keep);
@@ -50,12 +50,30 @@ impl Selection {
         binaries: Vec<TestBinary>,
         keep: impl Fn(&str) -> bool,
     ) -> (Selection, Vec<(Arc<TestBinary>, anyhow::Error)>) {
+        Selection::list_where(binaries, |c| !c.is_simulated_twin() && keep(c.name()))
+    }
+
+    /// The simulated twins (`sim::TestX`) whose Go name `keep` accepts; a
+    /// binary that cannot list its tests is an error.
+    pub fn list_twins(binaries: Vec<TestBinary>, keep: impl Fn(&str) -> bool) -> Result<Selection> {
+        let (selection, failures) =
+            Selection::list_where(binaries, |c| c.is_simulated_twin() && keep(c.name()));
+        match failures.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(selection),
+        }
+    }
+
+    fn list_where(
+        binaries: Vec<TestBinary>,
+        keep: impl Fn(&TestCase) -> bool,
+    ) -> (Selection, Vec<(Arc<TestBinary>, anyhow::Error)>) {
         let mut cases: Vec<TestCase> = Vec::new();
         let mut failures = Vec::new();
         for binary in binaries {
             let binary = Arc::new(binary);
             match discover::list_tests(&binary) {
-                Ok(listed) => cases.extend(listed.into_iter().filter(|c| keep(c.name()))),
+                Ok(listed) => cases.extend(listed.into_iter().filter(|c| keep(c))),
                 Err(e) => failures.push((binary, e)),
             }
         }
@@ -249,6 +267,19 @@ pub fn utc_stamp(secs: u64) -> String {
 pub fn remove_dir_if_empty(dir: &Path) {
     // remove_dir refuses non-empty directories, which is the point.
     let _ = std::fs::remove_dir(dir);
+}
+
+/// The exit status of a run session: 130 after Ctrl-C, 1 if any run
+/// failed, else 0.
+pub fn exit_status(records: &[RunRecord]) -> std::process::ExitCode {
+    let (_, failed) = crate::report::totals(records);
+    if crate::runner::stop_requested() {
+        std::process::ExitCode::from(130)
+    } else if failed > 0 {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
 }
 
 #[cfg(test)]

@@ -817,6 +817,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                 max_rss_kib: None,
                 cpu_secs: None,
                 reported_secs: None,
+                seed: None,
             });
         }
     }
@@ -863,6 +864,7 @@ mod tests {
             max_rss_kib: None,
             reported_secs: None,
             cpu_secs: None,
+            seed: None,
         }
     }
 
