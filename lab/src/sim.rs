@@ -170,8 +170,8 @@ pub fn sweep(args: &SimArgs) -> Result<ExitCode> {
     Ok(session::exit_status(&records))
 }
 
-/// One row per twin: seeds run, failed, the first failing seeds, median
-/// wall and CPU seconds per seed.
+/// One row per twin: seeds run, failed, median wall and CPU seconds per
+/// seed, the largest peak RSS, and the first failing seeds.
 pub fn seed_table(records: &[RunRecord]) -> String {
     let mut by_test: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
     for r in records {
@@ -197,6 +197,7 @@ pub fn seed_table(records: &[RunRecord]) -> String {
             wall.sort_by(f64::total_cmp);
             let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.cpu_secs).collect();
             cpu.sort_by(f64::total_cmp);
+            let rss = runs.iter().filter_map(|r| r.max_rss_kib).max();
             vec![
                 name.to_string(),
                 runs.len().to_string(),
@@ -207,6 +208,7 @@ pub fn seed_table(records: &[RunRecord]) -> String {
                 } else {
                     format!("{:.2}", median(&cpu))
                 },
+                rss.map_or_else(|| "-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
                 if shown.is_empty() {
                     "-".into()
                 } else {
@@ -222,6 +224,7 @@ pub fn seed_table(records: &[RunRecord]) -> String {
             "FAILED",
             "MEDIAN s",
             "CPU s",
+            "PEAK RSS MiB",
             "FAILING SEEDS",
         ],
         &cells,
@@ -255,7 +258,7 @@ mod tests {
             seconds: seed as f64 / 10.0,
             failure: (status != Status::Passed).then(|| "boom".to_string()),
             log: None,
-            max_rss_kib: None,
+            max_rss_kib: Some(100 * 1024),
             cpu_secs: Some(0.5),
             reported_secs: None,
             seed: Some(seed),
