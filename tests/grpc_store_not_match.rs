@@ -8,20 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kv::config::Config;
-use kv::raftstore::message::RaftRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::server::raft_server::RaftServer;
-use kv::server::service::TinyKvService;
-use kv::server::Server;
-use kv::storage::raft_storage::RaftStorage;
-use kv::storage::Storage;
+use kv::server::service::LoopbackServer;
 use proto::errorpb::StoreNotMatch;
 use proto::kvrpcpb::{Context, RawGetRequest};
 use proto::metapb::Peer;
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
-use proto::tinykvpb::tiny_kv_server::TinyKvServer;
 use scheduler_mock::MockSchedulerClient;
-use tonic::transport::server::TcpIncoming;
 
 #[test]
 fn raw_get_for_a_peer_on_another_store_is_store_not_match() {
@@ -37,28 +31,11 @@ fn raw_get_for_a_peer_on_another_store_is_store_not_match() {
     let scheduler: Arc<dyn SchedulerClient> = mock.clone();
     let mut server = RaftServer::start(conf, scheduler, rt.handle().clone()).unwrap();
     let store_id = server.store_id();
-    let router: Arc<dyn RaftRouter> = Arc::new(server.router.clone());
-    let storage: Arc<dyn Storage> = Arc::new(RaftStorage::new(router.clone()));
-    let service = TinyKvService::with_raftstore(
-        Arc::new(Server::new(storage)),
-        router,
-        server.snap_mgr.clone(),
-    );
+    let service = server.service();
 
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(TinyKvServer::new(service))
-                .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-                    let _ = stop_rx.await;
-                }),
-        );
-        let mut client = TinyKvClient::connect(format!("http://{addr}"))
-            .await
-            .unwrap();
+        let serving = LoopbackServer::start(service).await.unwrap();
+        let mut client = TinyKvClient::connect(serving.url()).await.unwrap();
 
         // The scheduler knows the region once its leader reports it.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -147,8 +124,7 @@ fn raw_get_for_a_peer_on_another_store_is_store_not_match() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
-        let _ = stop_tx.send(());
-        let _ = serving.await;
+        let _ = serving.stop().await;
     });
     server.stop();
 }

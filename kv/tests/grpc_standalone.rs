@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use kv::config::Config;
-use kv::server::service::TinyKvService;
+use kv::server::service::{LoopbackServer, TinyKvService};
 use kv::server::Server;
 use kv::storage::standalone_storage::StandaloneStorage;
 use kv::storage::Storage;
 use proto::kvrpcpb::{RawDeleteRequest, RawGetRequest, RawPutRequest, RawScanRequest};
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
-use proto::tinykvpb::tiny_kv_server::TinyKvServer;
-use tonic::transport::server::TcpIncoming;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_api_over_grpc() {
@@ -22,21 +20,9 @@ async fn raw_api_over_grpc() {
     storage.start().unwrap();
     let storage: Arc<dyn Storage> = Arc::new(storage);
     let service = TinyKvService::new(Arc::new(Server::new(storage)));
+    let server = LoopbackServer::start(service).await.unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TinyKvServer::new(service))
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), async {
-                let _ = stop_rx.await;
-            }),
-    );
-
-    let mut client = TinyKvClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let mut client = TinyKvClient::connect(server.url()).await.unwrap();
     for i in 0..100u32 {
         let resp = client
             .raw_put(RawPutRequest {
@@ -132,6 +118,5 @@ async fn raw_api_over_grpc() {
     let resp = client.raw_get(get("k001")).await.unwrap().into_inner();
     assert_eq!(resp.value, b"v1");
 
-    let _ = stop_tx.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await.unwrap();
 }

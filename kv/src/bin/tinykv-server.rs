@@ -11,13 +11,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use kv::config::Config;
-use kv::raftstore::message::RaftRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::server::raft_server::RaftServer;
 use kv::server::scheduler_client::GrpcSchedulerClient;
 use kv::server::service::TinyKvService;
 use kv::server::Server;
-use kv::storage::raft_storage::RaftStorage;
 use kv::storage::standalone_storage::StandaloneStorage;
 use kv::storage::Storage;
 use proto::tinykvpb::tiny_kv_server::TinyKvServer;
@@ -116,13 +114,7 @@ fn main() -> anyhow::Result<()> {
         let server = RaftServer::start(conf.clone(), scheduler, rt.handle().clone())
             .context("start the raftstore")?;
         eprintln!("store {} started", server.store_id());
-        let router: Arc<dyn RaftRouter> = Arc::new(server.router.clone());
-        let storage: Arc<dyn Storage> = Arc::new(RaftStorage::new(router.clone()));
-        let service = TinyKvService::with_raftstore(
-            Arc::new(Server::new(storage)),
-            router,
-            server.snap_mgr.clone(),
-        );
+        let service = server.service();
         raft_server = Some(server);
         service
     } else {

@@ -6,12 +6,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::raftstore::message::RaftRouter;
 use crate::raftstore::node::Node;
 use crate::raftstore::router::RaftstoreRouter;
 use crate::raftstore::scheduler_client::SchedulerClient;
 use crate::raftstore::snap::SnapManager;
 use crate::raftstore::store::create_raftstore;
+use crate::server::service::TinyKvService;
 use crate::server::transport::ServerTransport;
+use crate::server::Server;
+use crate::storage::raft_storage::RaftStorage;
+use crate::storage::Storage;
 use crate::util::engine_util::Engines;
 
 pub struct RaftServer {
@@ -57,6 +62,18 @@ impl RaftServer {
 
     pub fn store_id(&self) -> u64 {
         self.node.get_store_id()
+    }
+
+    /// The gRPC service of this store: the raw and transactional APIs
+    /// through raft, and raft messages and snapshots from other stores.
+    pub fn service(&self) -> TinyKvService {
+        let router: Arc<dyn RaftRouter> = Arc::new(self.router.clone());
+        let storage: Arc<dyn Storage> = Arc::new(RaftStorage::new(router.clone()));
+        TinyKvService::with_raftstore(
+            Arc::new(Server::new(storage)),
+            router,
+            self.snap_mgr.clone(),
+        )
     }
 
     pub fn stop(&mut self) {

@@ -277,3 +277,48 @@ impl TinyKv for TinyKvService {
         not_in_this_port("Coprocessor")
     }
 }
+
+/// A TinyKv gRPC server on a loopback port the OS picks, serving until
+/// [`stop`](Self::stop)ped: for tests and tools that need a real server in
+/// the process.
+pub struct LoopbackServer {
+    /// Where it listens (`127.0.0.1:<port>`).
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl LoopbackServer {
+    /// Binds a port and serves `service` on the current tokio runtime.
+    pub async fn start(service: TinyKvService) -> std::io::Result<LoopbackServer> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(proto::tinykvpb::tiny_kv_server::TinyKvServer::new(service))
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                ),
+        );
+        Ok(LoopbackServer {
+            addr,
+            stop,
+            serving,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, for a client to connect to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving and waits until the server has let go of the port.
+    pub async fn stop(self) -> Result<(), tonic::transport::Error> {
+        let _ = self.stop.send(());
+        self.serving.await.expect("the serving task ends by itself")
+    }
+}
