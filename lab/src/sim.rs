@@ -47,7 +47,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
 
-    /// Where logs of failed runs go (default: target/lab/<utc stamp>).
+    /// Where logs of failed runs go (default: `target/lab/<utc stamp>`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 

@@ -21,10 +21,10 @@ use super::{CfIterator, Result, CF_RAFT, DB};
 /// long as the snapshot needs it; the borrow's lifetime is widened to
 /// `'static` to express that. This is sound because:
 /// * the `DB` is on the `Arc`'s heap allocation, which never moves;
-/// * in [`Inner`] the snapshot field is declared before the `Arc`, and Rust
+/// * in `Inner` the snapshot field is declared before the `Arc`, and Rust
 ///   drops fields in declaration order, so the snapshot is released while
 ///   the DB is still open;
-/// * the `'static` snapshot never leaves [`Inner`]: everything read from it
+/// * the `'static` snapshot never leaves `Inner`: everything read from it
 ///   (values, iterators) borrows `&self`.
 #[derive(Clone)]
 pub struct DbSnapshot {
