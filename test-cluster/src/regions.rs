@@ -24,11 +24,13 @@ use std::time::{Duration, Instant};
 
 use kv::raftstore::message::{Callback, CallbackReceiver, PeerMsg, RaftRouter};
 use kv::raftstore::meta;
+use kv::raftstore::router::RaftstoreRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
-use kv::util::engine_util::{CfIterator, CF_RAFT};
+use kv::util::engine_util::{CfIterator, Engines, CF_RAFT};
 use prost::Message as _;
 use proto::metapb::{Peer, Region};
 use proto::raft_serverpb::{PeerState, RegionLocalState};
+use scheduler_mock::MockSchedulerClient;
 
 use crate::cluster::Cluster;
 use crate::outcome::{Outcome, Refusal, Uncertain};
@@ -254,57 +256,70 @@ impl Cluster {
 
 impl Cluster {
     /// What the scheduler and every store record of a region, a line each:
-    /// for failure messages. A store's line comes from its disk (the raft
-    /// state is written every round): the region's epoch, peers and
-    /// state, the raft term, vote, commit and last index, and the applied
-    /// index.
+    /// for failure messages (see [`describe_region`]).
     pub fn describe_region(&self, region_id: u64) -> String {
-        let mut out = match self.scheduler_client.get_region_by_id(region_id) {
-            Ok((Some(r), leader)) if r.id == region_id => format!(
-                "region {region_id}: scheduler: epoch {:?}, peers {:?}, leader {:?}\n",
-                r.region_epoch.unwrap_or_default(),
-                r.peers
-                    .iter()
-                    .map(|p| (p.id, p.store_id))
-                    .collect::<Vec<_>>(),
-                leader.map(|l| (l.id, l.store_id)),
-            ),
-            _ => format!("region {region_id}: unknown to the scheduler\n"),
-        };
-        for store in 1..=self.count as u64 {
-            let engines = self.engines(store);
-            let router = self.router(store);
-            let running = if router.is_some() { "up" } else { "down" };
-            if let Some(status) = router.and_then(|r| r.peer_status(region_id)) {
-                out += &format!("  store {store} raft: {status}\n");
-            }
-            let Ok(Some(state)) = meta::get_region_local_state(&engines.kv, region_id) else {
-                out += &format!("  store {store} ({running}): no record of the region\n");
-                continue;
-            };
-            let region = state.region.clone().unwrap_or_default();
-            let raft = meta::get_raft_local_state(&engines.raft, region_id)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            let hard = raft.hard_state.unwrap_or_default();
-            let applied = meta::get_apply_state(&engines.kv, region_id)
-                .ok()
-                .flatten()
-                .map_or(0, |a| a.applied_index);
-            out += &format!(
-                "  store {store} ({running}): {:?}, epoch {:?}, peers {:?}; term {} vote {} commit {} last {} applied {applied}\n",
-                state.state(),
-                region.region_epoch.unwrap_or_default(),
-                region.peers.iter().map(|p| (p.id, p.store_id)).collect::<Vec<_>>(),
-                hard.term,
-                hard.vote,
-                hard.commit,
-                raft.last_index,
-            );
-        }
-        out
+        describe_region(
+            &self.scheduler_client,
+            region_id,
+            (1..=self.count as u64).map(|s| (s, self.engines(s), self.router(s))),
+        )
     }
+}
+
+/// What the scheduler and every store record of a region, a line each:
+/// for failure messages, in both runtimes. `stores` gives each store's
+/// engines and, if it runs, its router. A store's line comes from its disk
+/// (the raft state is written every round): the region's epoch, peers and
+/// state, the raft term, vote, commit and last index, and the applied
+/// index; a running store adds its peer's in-memory raft status.
+pub fn describe_region<'a>(
+    scheduler: &MockSchedulerClient,
+    region_id: u64,
+    stores: impl IntoIterator<Item = (u64, &'a Engines, Option<RaftstoreRouter>)>,
+) -> String {
+    let mut out = match scheduler.get_region_by_id(region_id) {
+        Ok((Some(r), leader)) if r.id == region_id => format!(
+            "region {region_id}: scheduler: epoch {:?}, peers {:?}, leader {:?}\n",
+            r.region_epoch.unwrap_or_default(),
+            r.peers
+                .iter()
+                .map(|p| (p.id, p.store_id))
+                .collect::<Vec<_>>(),
+            leader.map(|l| (l.id, l.store_id)),
+        ),
+        _ => format!("region {region_id}: unknown to the scheduler\n"),
+    };
+    for (store, engines, router) in stores {
+        let running = if router.is_some() { "up" } else { "down" };
+        if let Some(status) = router.and_then(|r| r.peer_status(region_id)) {
+            out += &format!("  store {store} raft: {status}\n");
+        }
+        let Ok(Some(state)) = meta::get_region_local_state(&engines.kv, region_id) else {
+            out += &format!("  store {store} ({running}): no record of the region\n");
+            continue;
+        };
+        let region = state.region.clone().unwrap_or_default();
+        let raft = meta::get_raft_local_state(&engines.raft, region_id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let hard = raft.hard_state.unwrap_or_default();
+        let applied = meta::get_apply_state(&engines.kv, region_id)
+            .ok()
+            .flatten()
+            .map_or(0, |a| a.applied_index);
+        out += &format!(
+            "  store {store} ({running}): {:?}, epoch {:?}, peers {:?}; term {} vote {} commit {} last {} applied {applied}\n",
+            state.state(),
+            region.region_epoch.unwrap_or_default(),
+            region.peers.iter().map(|p| (p.id, p.store_id)).collect::<Vec<_>>(),
+            hard.term,
+            hard.vote,
+            hard.commit,
+            raft.last_index,
+        );
+    }
+    out
 }
 
 fn describe(regions: &[Region]) -> String {

@@ -439,8 +439,10 @@ impl Harness {
             }
             self.sim.sleep_ms(100).await;
         }
+        let region = self.get_region(key).await;
+        let state = self.sim.with(|s| s.describe_region(region.id));
         panic!(
-            "request timeout: key {} after {} ms (virtual, seed {})",
+            "request timeout: key {} after {} ms (virtual, seed {})\n{state}",
             hex(key),
             self.sim.now_ms() - start,
             self.seed()
@@ -525,11 +527,13 @@ impl Harness {
                     .map(|_| ())
             })
             .await;
-        assert!(
-            found.is_some(),
-            "no peer: {peer:?} in region {region_id} (seed {})",
-            self.seed()
-        );
+        if found.is_none() {
+            let state = self.sim.with(|s| s.describe_region(region_id));
+            panic!(
+                "no peer: {peer:?} in region {region_id} (seed {})\n{state}",
+                self.seed()
+            );
+        }
     }
 
     async fn must_remove_peer(&self, region_id: u64, peer: Peer) {
@@ -542,11 +546,13 @@ impl Harness {
                     .then_some(())
             })
             .await;
-        assert!(
-            gone.is_some(),
-            "have peer: {peer:?} in region {region_id} (seed {})",
-            self.seed()
-        );
+        if gone.is_none() {
+            let state = self.sim.with(|s| s.describe_region(region_id));
+            panic!(
+                "have peer: {peer:?} in region {region_id} (seed {})\n{state}",
+                self.seed()
+            );
+        }
     }
 
     /// Every region's raft log must have been compacted to within twice

@@ -278,6 +278,19 @@ impl Sim {
             .unwrap_or_else(|| panic!("store {store_id} is stopped: its engines are closed"))
     }
 
+    /// What the scheduler and every running store record of a region, a
+    /// line each (see [`crate::regions::describe_region`]); a stopped
+    /// store's engines are closed, so it has no line.
+    pub fn describe_region(&self, region_id: u64) -> String {
+        crate::regions::describe_region(
+            &self.scheduler_client,
+            region_id,
+            self.engines
+                .iter()
+                .map(|(&s, e)| (s, e, self.net.router(s))),
+        )
+    }
+
     /// The running stores, in id order.
     pub fn running_stores(&self) -> Vec<u64> {
         self.stores.keys().copied().collect()
