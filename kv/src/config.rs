@@ -56,6 +56,12 @@ pub struct Config {
     /// win (its log behind, or cut off) never raises the term, so it does
     /// not depose a working leader. See raft's `Config::pre_vote`.
     pub raft_pre_vote: bool,
+    /// A candidate asks again, every heartbeat, the members that have not
+    /// answered its (pre-)vote request (not in Go). Without it one lost
+    /// message costs an election timeout: under the chaos suites' drop
+    /// filters a region could stay leaderless for seconds. See raft's
+    /// `Config::retry_vote_requests`.
+    pub raft_retry_vote_requests: bool,
     /// Whether raft state and entries are fsynced before the messages
     /// that depend on them leave. Always on for a real store; the
     /// deterministic simulator turns it off, as its "crashes" are orderly
@@ -117,6 +123,7 @@ impl Config {
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
             raft_pre_vote: true,
+            raft_retry_vote_requests: true,
             raft_sync_log: true,
             raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_secs(10),
@@ -146,6 +153,7 @@ impl Config {
             raft_max_size_per_msg: MB,
             raft_max_inflight_msgs: 256,
             raft_pre_vote: true,
+            raft_retry_vote_requests: true,
             raft_sync_log: true,
             raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_millis(50),
@@ -203,7 +211,7 @@ mod tests {
             (d.raft_max_size_per_msg, d.raft_max_inflight_msgs),
             (MB, 256)
         );
-        assert!(d.raft_pre_vote);
+        assert!(d.raft_pre_vote && d.raft_retry_vote_requests);
         assert_eq!(d.raft_log_gc_tick_interval, Duration::from_secs(10));
         assert_eq!(d.raft_log_gc_count_limit, 128_000);
         assert_eq!(d.split_region_check_tick_interval, Duration::from_secs(10));
@@ -232,7 +240,7 @@ mod tests {
             (t.raft_max_size_per_msg, t.raft_max_inflight_msgs),
             (MB, 256)
         );
-        assert!(t.raft_pre_vote);
+        assert!(t.raft_pre_vote && t.raft_retry_vote_requests);
         assert_eq!(t.raft_log_gc_tick_interval, Duration::from_millis(50));
         assert_eq!(t.raft_log_gc_count_limit, 128_000);
         assert_eq!(

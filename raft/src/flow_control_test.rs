@@ -485,3 +485,49 @@ fn snapshot_never_acknowledged_is_given_up_after_an_election_timeout() {
     assert_eq!(msgs[0].msg_type(), MessageType::MsgSnapshot);
     assert_eq!(r.prs[&2].state, ProgressState::Snapshot);
 }
+
+#[test]
+fn progress_snapshot_failed_probes_from_matched_after_a_heartbeat() {
+    let mut pr = Progress::new(5, 4);
+    pr.matched = 4;
+    pr.become_snapshot(20);
+    pr.snapshot_failed();
+    assert_eq!(
+        (pr.state, pr.next, pr.pending_snapshot, pr.is_paused()),
+        (ProgressState::Probe, 5, 0, true)
+    );
+}
+
+/// A snapshot the transport reports undelivered goes out again on the next
+/// heartbeat response, without waiting out an election timeout.
+#[test]
+fn snapshot_reported_undelivered_is_resent_on_the_next_heartbeat_response() {
+    let mut r = leader_sending_snapshot_to_2();
+    r.report_snapshot_failure(2);
+    assert_eq!((r.prs[&2].state, r.prs[&2].next), (ProgressState::Probe, 1));
+    assert!(r.read_messages().is_empty(), "nothing before it answers");
+    reply(&mut r, heartbeat_response(2));
+    let msgs = r.read_messages();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].msg_type(), MessageType::MsgSnapshot);
+    assert_eq!(
+        (r.prs[&2].state, r.prs[&2].pending_snapshot),
+        (ProgressState::Snapshot, 10)
+    );
+}
+
+/// The report changes nothing for a follower that is not being sent a
+/// snapshot, nor on a node that does not lead.
+#[test]
+fn snapshot_failure_report_is_ignored_unless_a_snapshot_is_on_its_way() {
+    let mut r = leader_with_replicating_2(|_| {});
+    let before = r.prs[&2].clone();
+    r.report_snapshot_failure(2);
+    assert_eq!(r.prs[&2].state, before.state);
+    assert_eq!(r.prs[&2].next, before.next);
+
+    let storage = MemoryStorage::new();
+    let mut f = Raft::new(&new_test_config(1, vec![1, 2, 3], 10, 1), storage).unwrap();
+    f.report_snapshot_failure(2);
+    assert!(f.read_messages().is_empty());
+}

@@ -63,3 +63,5 @@ mod raft_test;
 mod rawnode_test;
 #[cfg(test)]
 mod test_harness;
+#[cfg(test)]
+mod vote_retry_test;

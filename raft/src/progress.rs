@@ -113,6 +113,17 @@ impl Progress {
         self.next = after + 1;
     }
 
+    /// The snapshot sent never reached the follower (its transport said
+    /// so): probe again from right after what it is known to hold, which
+    /// the log can no longer serve, so the probe is a new snapshot. It
+    /// waits for the next heartbeat response, so a follower that cannot be
+    /// reached is not sent one snapshot after another.
+    pub fn snapshot_failed(&mut self) {
+        self.reset_state(ProgressState::Probe);
+        self.next = self.matched + 1;
+        self.probe_sent = true;
+    }
+
     /// Replicates from right after `matched`.
     pub fn become_replicate(&mut self) {
         self.reset_state(ProgressState::Replicate);

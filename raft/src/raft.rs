@@ -82,6 +82,13 @@ pub struct Config {
     /// raises the term, so it cannot depose a working leader. Off by
     /// default, as in TinyKV's raft, whose tests expect plain elections.
     pub pre_vote: bool,
+    /// Have a (pre-)candidate ask again, every heartbeat timeout, the
+    /// members that have not answered it yet (not in Go). Raft allows
+    /// retrying a vote request (a voter answers a repeated one the same
+    /// way), and on a lossy network one lost request or answer otherwise
+    /// costs a whole election timeout, with pre-vote twice over. Off by
+    /// default, as TinyKV's raft tests count the messages a candidate sends.
+    pub retry_vote_requests: bool,
 }
 
 /// Default [`Config::max_size_per_msg`]: 1 MiB.
@@ -101,6 +108,7 @@ impl Default for Config {
             max_size_per_msg: DEFAULT_MAX_SIZE_PER_MSG,
             max_inflight_msgs: DEFAULT_MAX_INFLIGHT_MSGS,
             pre_vote: false,
+            retry_vote_requests: false,
         }
     }
 }
@@ -175,6 +183,8 @@ pub struct Raft<T: Storage> {
     pub max_inflight_msgs: usize,
     /// [`Config::pre_vote`].
     pub pre_vote: bool,
+    /// [`Config::retry_vote_requests`].
+    pub retry_vote_requests: bool,
     randomized_election_timeout: usize,
     rng: Rng,
 }
@@ -218,6 +228,7 @@ impl<T: Storage> Raft<T> {
             max_size_per_msg: c.max_size_per_msg,
             max_inflight_msgs: c.max_inflight_msgs,
             pre_vote: c.pre_vote,
+            retry_vote_requests: c.retry_vote_requests,
             randomized_election_timeout: c.election_tick,
             rng: Rng::new(seed),
             raft_log,
@@ -367,6 +378,24 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
+    /// The transport could not deliver the snapshot we sent `to` (not in
+    /// Go, whose leader re-sends a snapshot on every heartbeat response).
+    /// Without this report a leader learns of the loss only when an
+    /// election timeout of heartbeats has passed with no acknowledgement.
+    pub fn report_snapshot_failure(&mut self, to: u64) {
+        // student: begin 2C: (optional) a leader whose snapshot to `to` was not delivered probes `to` again (a new snapshot) on its next heartbeat response
+        if self.state != StateType::Leader {
+            return;
+        }
+        if let Some(pr) = self.prs.get_mut(&to) {
+            if pr.state == ProgressState::Snapshot {
+                pr.snapshot_failed();
+            }
+        }
+        // student: stub
+        // student: end
+    }
+
     fn pending_snapshot_newer_than(&self, snap: &Snapshot) -> bool {
         // student: begin 2C: true if the snapshot received but not yet handed out is newer than `snap`
         let index = |s: &Snapshot| s.metadata.as_ref().map_or(0, |m| m.index);
@@ -435,9 +464,33 @@ impl<T: Storage> Raft<T> {
                 if self.election_elapsed >= self.randomized_election_timeout {
                     self.election_elapsed = 0;
                     let _ = self.step(Self::message(self.id, MessageType::MsgHup));
+                } else if self.state != StateType::Follower {
+                    self.tick_vote_retry();
                 }
             }
         }
+        // student: end
+    }
+
+    /// A (pre-)candidate's heartbeat clock: every heartbeat timeout it asks
+    /// again the members that have not answered (only with
+    /// [`Config::retry_vote_requests`]).
+    fn tick_vote_retry(&mut self) {
+        // student: begin 2AA: (optional, only with Config::retry_vote_requests) every heartbeat timeout, send the current round's request again to the members that have not answered
+        if !self.retry_vote_requests {
+            return;
+        }
+        self.heartbeat_elapsed += 1;
+        if self.heartbeat_elapsed < self.heartbeat_timeout {
+            return;
+        }
+        self.heartbeat_elapsed = 0;
+        if self.state == StateType::PreCandidate {
+            self.request_votes(MessageType::MsgRequestPreVote, self.term + 1);
+        } else {
+            self.request_votes(MessageType::MsgRequestVote, self.term);
+        }
+        // student: stub
         // student: end
     }
 
@@ -653,13 +706,14 @@ impl<T: Storage> Raft<T> {
         // student: end
     }
 
-    /// Asks every other member for its vote (or pre-vote) in `term`,
+    /// Asks every member that has not answered this round yet (at its
+    /// start: every other member) for its vote (or pre-vote) in `term`,
     /// showing our last index and its term.
     fn request_votes(&mut self, msg_type: MessageType, term: u64) {
-        // student: begin 2AA: send every other member a `msg_type` request for `term` with our last log index and term
+        // student: begin 2AA: send every other member that has not answered yet a `msg_type` request for `term` with our last log index and term
         let (index, log_term) = (self.raft_log.last_index(), self.raft_log.last_term());
         for id in self.nodes() {
-            if id != self.id {
+            if !self.votes.contains_key(&id) {
                 let mut m = Self::message(id, msg_type);
                 m.term = term;
                 m.index = index;
@@ -680,6 +734,7 @@ impl<T: Storage> Raft<T> {
         }
         self.state = StateType::PreCandidate;
         self.lead = NONE;
+        self.heartbeat_elapsed = 0;
         self.votes.clear();
         self.votes.insert(self.id, true);
         tracing::info!(

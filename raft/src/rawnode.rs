@@ -217,6 +217,12 @@ impl<T: Storage> RawNode<T> {
         }
     }
 
+    /// Tells the leader that the snapshot it sent `to` was not delivered,
+    /// so it tries again soon (see [`Raft::report_snapshot_failure`]).
+    pub fn report_snapshot_failure(&mut self, to: u64) {
+        self.raft.report_snapshot_failure(to);
+    }
+
     /// Asks the leader to hand leadership to `transferee`.
     pub fn transfer_leader(&mut self, transferee: u64) {
         let _ = self.raft.step(Message {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use proto::eraftpb::Message;
+use proto::eraftpb::{Message, MessageType};
 use proto::metapb::{Peer as MetaPeer, Region, RegionEpoch};
 use proto::raft_serverpb::{PeerState, RaftMessage};
 use raft::{RawNode, StateType};
@@ -127,6 +127,7 @@ impl Peer {
             max_size_per_msg: cfg.raft_max_size_per_msg,
             max_inflight_msgs: cfg.raft_max_inflight_msgs,
             pre_vote: cfg.raft_pre_vote,
+            retry_vote_requests: cfg.raft_retry_vote_requests,
             applied: ps.applied_index(),
             // Different incarnations of a peer draw different timeouts.
             seed: cfg.raft_seed.rotate_left(17)
@@ -347,15 +348,24 @@ impl Peer {
         let _ = ch.try_send(task);
     }
 
-    /// Sends raft messages to the other peers through the transport.
+    /// Sends raft messages to the other peers through the transport. A
+    /// snapshot the transport refuses is reported to raft at once, so the
+    /// leader retries it on the next heartbeat instead of waiting out an
+    /// election timeout.
     pub fn send(&mut self, trans: &dyn Transport, msgs: Vec<Message>) {
         for msg in msgs {
+            let snapshot_to = (msg.msg_type() == MessageType::MsgSnapshot).then_some(msg.to);
             match self.send_raft_message(msg, trans) {
                 Ok(()) => crate::raftstore::metrics::add(
                     &crate::raftstore::metrics::RAFT_MESSAGES_SENT,
                     1,
                 ),
-                Err(e) => tracing::debug!(%e, "send message err"),
+                Err(e) => {
+                    tracing::debug!(%e, "send message err");
+                    if let Some(to) = snapshot_to {
+                        self.raft_group.report_snapshot_failure(to);
+                    }
+                }
             }
         }
     }
