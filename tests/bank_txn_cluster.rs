@@ -47,15 +47,8 @@ fn bank_cluster() -> Arc<Cluster> {
             .filter_map(|i| region_of(&bank::account(i)))
             .collect();
         let tail = region_of(bank::TAIL).unwrap_or(0);
-        match bank::spread(&accounts, tail) {
-            Some(n) if n >= bank::MIN_REGIONS => {
-                eprintln!("bank: the accounts span {n} regions");
-                break;
-            }
-            n => assert!(
-                Instant::now() < deadline,
-                "the accounts' regions are not made after 30 s ({n:?})"
-            ),
+        if bank::regions_made(&accounts, tail, deadline) {
+            break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -84,38 +77,33 @@ fn chaos(cluster: &Cluster, round: usize, rng: &mut Rng) {
     }
 }
 
-#[test]
-#[serial]
-fn bank_txn_cluster() {
-    let seed = bank::seed();
+/// Runs `workload` on a fresh bank cluster, with [`chaos`] before each of
+/// its rounds.
+fn run_bank(workload: Workload) -> bank::Report {
     let cluster = bank_cluster();
     let _guard = cluster.shutdown_guard();
     let backend = LocalBackend(LocalStores::new(cluster.clone()));
-    let report = bank::run(
+    bank::run(
         Arc::new(backend),
-        Workload::chaos(seed),
+        workload,
         |round, rng| chaos(&cluster, round, rng),
         || cluster.clear_filters(),
-    );
-    report.assert_chaos_run("bank_txn_cluster");
+    )
+}
+
+#[test]
+#[serial]
+fn bank_txn_cluster() {
+    run_bank(Workload::chaos(bank::seed())).assert_chaos_run("bank_txn_cluster");
 }
 
 /// The bank workload's throughput on 3 stores with 16 clients, nothing
-/// failing: `cargo test --release --test bank_txn_cluster -- --ignored
-/// --nocapture`.
+/// failing (a workload without rounds): `cargo test --release --test
+/// bank_txn_cluster -- --ignored --nocapture`.
 #[test]
 #[serial]
 #[ignore]
 fn bank_txn_throughput() {
-    let seed = bank::seed();
-    let cluster = bank_cluster();
-    let _guard = cluster.shutdown_guard();
-    let backend = LocalBackend(LocalStores::new(cluster.clone()));
-    let report = bank::run(
-        Arc::new(backend),
-        Workload::throughput(seed),
-        |_, _| {},
-        || {},
-    );
-    report.print("bank_txn_throughput (in-process, 3 stores, 16 clients)");
+    run_bank(Workload::throughput(bank::seed()))
+        .print("bank_txn_throughput (in-process, 3 stores, 16 clients)");
 }

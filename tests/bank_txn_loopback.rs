@@ -75,15 +75,8 @@ fn bank_cluster() -> LoopbackCluster {
                 }
             }
             let tail = locate.locate(bank::TAIL).await.map_or(0, |(r, _)| r.id);
-            match bank::spread(&accounts, tail) {
-                Some(n) if n >= bank::MIN_REGIONS => {
-                    eprintln!("bank: the accounts span {n} regions");
-                    break;
-                }
-                n => assert!(
-                    Instant::now() < deadline,
-                    "the accounts' regions are not made after 30 s ({n:?})"
-                ),
+            if bank::regions_made(&accounts, tail, deadline) {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -110,37 +103,35 @@ fn chaos(cluster: &Mutex<LoopbackCluster>, round: usize, rng: &mut Rng) {
     }
 }
 
-#[test]
-#[serial]
-fn bank_txn_loopback() {
-    let seed = bank::seed();
+/// Runs `workload` on a fresh loopback cluster, with [`chaos`] before
+/// each of its rounds.
+fn run_bank(workload: Workload) -> bank::Report {
     let cluster = bank_cluster();
     let conn = Arc::new(Grpc {
         scheduler: cluster.scheduler.clone(),
     });
     let cluster = Mutex::new(cluster);
-    let report = bank::run(
+    bank::run(
         conn,
-        Workload::chaos(seed),
+        workload,
         |round, rng| chaos(&cluster, round, rng),
         || {},
-    );
-    report.assert_chaos_run("bank_txn_loopback");
+    )
+}
+
+#[test]
+#[serial]
+fn bank_txn_loopback() {
+    run_bank(Workload::chaos(bank::seed())).assert_chaos_run("bank_txn_loopback");
 }
 
 /// The bank workload's throughput over gRPC on 3 stores with 16 clients,
-/// nothing failing: `cargo test --release --test bank_txn_loopback --
-/// --ignored --nocapture`.
+/// nothing failing (a workload without rounds): `cargo test --release
+/// --test bank_txn_loopback -- --ignored --nocapture`.
 #[test]
 #[serial]
 #[ignore]
 fn bank_txn_loopback_throughput() {
-    let seed = bank::seed();
-    let cluster = bank_cluster();
-    let conn = Arc::new(Grpc {
-        scheduler: cluster.scheduler.clone(),
-    });
-    let report = bank::run(conn, Workload::throughput(seed), |_, _| {}, || {});
-    report.print("bank_txn_loopback_throughput (gRPC, 3 stores, 16 clients)");
-    drop(cluster);
+    run_bank(Workload::throughput(bank::seed()))
+        .print("bank_txn_loopback_throughput (gRPC, 3 stores, 16 clients)");
 }

@@ -195,72 +195,63 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// What both presets share: raft's timing in ticks, flow control, the
+    /// liveness options, the log's count limit and the region sizes.
+    fn assert_shared_values(c: &Config) {
+        assert!(c.raft);
+        assert_eq!(
+            (c.raft_heartbeat_ticks, c.raft_election_timeout_ticks),
+            (2, 10)
+        );
+        assert_eq!(
+            (c.raft_max_size_per_msg, c.raft_max_inflight_msgs),
+            (MB, 256)
+        );
+        assert!(c.raft_pre_vote && c.raft_retry_vote_requests);
+        assert_eq!(c.raft_log_gc_count_limit, 128_000);
+        assert_eq!(
+            (c.region_max_size, c.region_split_size),
+            (144 * MB, 96 * MB)
+        );
+        c.validate().unwrap();
+    }
+
+    /// The base tick, then the raft log GC, split check, region and store
+    /// heartbeat ticks.
+    fn intervals(c: &Config) -> [Duration; 5] {
+        [
+            c.raft_base_tick_interval,
+            c.raft_log_gc_tick_interval,
+            c.split_region_check_tick_interval,
+            c.scheduler_heartbeat_tick_interval,
+            c.scheduler_store_heartbeat_tick_interval,
+        ]
+    }
+
     #[test]
     fn presets_carry_go_values() {
+        let ms = Duration::from_millis;
         let d = Config::new_default_config();
-        assert_eq!(d.store_addr, "127.0.0.1:20160");
-        assert_eq!(d.scheduler_addr, "127.0.0.1:2379");
-        assert!(d.raft);
-        assert_eq!(d.db_path, "/tmp/badger");
-        assert_eq!(d.raft_base_tick_interval, Duration::from_secs(1));
+        assert_shared_values(&d);
         assert_eq!(
-            (d.raft_heartbeat_ticks, d.raft_election_timeout_ticks),
-            (2, 10)
+            (
+                d.store_addr.as_str(),
+                d.scheduler_addr.as_str(),
+                d.db_path.as_str()
+            ),
+            ("127.0.0.1:20160", "127.0.0.1:2379", "/tmp/badger")
         );
         assert_eq!(
-            (d.raft_max_size_per_msg, d.raft_max_inflight_msgs),
-            (MB, 256)
-        );
-        assert!(d.raft_pre_vote && d.raft_retry_vote_requests);
-        assert_eq!(d.raft_log_gc_tick_interval, Duration::from_secs(10));
-        assert_eq!(d.raft_log_gc_count_limit, 128_000);
-        assert_eq!(d.split_region_check_tick_interval, Duration::from_secs(10));
-        assert_eq!(d.scheduler_heartbeat_tick_interval, Duration::from_secs(10));
-        assert_eq!(
-            d.scheduler_store_heartbeat_tick_interval,
-            Duration::from_secs(10)
-        );
-        assert_eq!(
-            (d.region_max_size, d.region_split_size),
-            (144 * MB, 96 * MB)
+            intervals(&d),
+            [ms(1_000), ms(10_000), ms(10_000), ms(10_000), ms(10_000)]
         );
         assert_eq!(d.engine, EngineOptions::default());
-        d.validate().unwrap();
 
         let t = Config::new_test_config();
-        assert_eq!(t.store_addr, "");
-        assert_eq!(t.scheduler_addr, "");
-        assert!(t.raft);
-        assert_eq!(t.raft_base_tick_interval, Duration::from_millis(50));
-        assert_eq!(
-            (t.raft_heartbeat_ticks, t.raft_election_timeout_ticks),
-            (2, 10)
-        );
-        assert_eq!(
-            (t.raft_max_size_per_msg, t.raft_max_inflight_msgs),
-            (MB, 256)
-        );
-        assert!(t.raft_pre_vote && t.raft_retry_vote_requests);
-        assert_eq!(t.raft_log_gc_tick_interval, Duration::from_millis(50));
-        assert_eq!(t.raft_log_gc_count_limit, 128_000);
-        assert_eq!(
-            t.split_region_check_tick_interval,
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            t.scheduler_heartbeat_tick_interval,
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            t.scheduler_store_heartbeat_tick_interval,
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            (t.region_max_size, t.region_split_size),
-            (144 * MB, 96 * MB)
-        );
+        assert_shared_values(&t);
+        assert_eq!((t.store_addr.as_str(), t.scheduler_addr.as_str()), ("", ""));
+        assert_eq!(intervals(&t), [ms(50), ms(50), ms(100), ms(100), ms(500)]);
         assert_eq!(t.engine, EngineOptions::small());
-        t.validate().unwrap();
 
         assert_eq!((KB, MB), (1024, 1024 * 1024));
     }

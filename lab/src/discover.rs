@@ -71,6 +71,21 @@ pub struct TestCase {
 }
 
 impl TestCase {
+    /// A case of a made-up binary (`/x`, target `t`) of `package`, for
+    /// unit tests.
+    #[cfg(test)]
+    pub(crate) fn fixture(package: &str, path: &str) -> TestCase {
+        TestCase {
+            binary: Arc::new(TestBinary {
+                exe: PathBuf::from("/x"),
+                package: package.into(),
+                target: "t".into(),
+                cwd: None,
+            }),
+            path: path.into(),
+        }
+    }
+
     /// The Go name: the last segment of the path.
     pub fn name(&self) -> &str {
         short_name(&self.path)
@@ -505,15 +520,7 @@ mod tests {
 
     #[test]
     fn cluster_tests_are_root_package_2b_2c_3b() {
-        let case = |package: &str, path: &str| TestCase {
-            binary: Arc::new(TestBinary {
-                exe: PathBuf::from("/x"),
-                package: package.into(),
-                target: "t".into(),
-                cwd: None,
-            }),
-            path: path.into(),
-        };
+        let case = TestCase::fixture;
         assert!(case("tinykv", "test_raftstore::TestOneSplit3B").is_cluster());
         assert!(case("tinykv", "TestBasic2B").is_cluster());
         assert!(case("tinykv", "TestOneSnapshot2C").is_cluster());

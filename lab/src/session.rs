@@ -288,15 +288,7 @@ mod tests {
 
     #[test]
     fn display_names_disambiguate_only_clashes() {
-        let case = |package: &str, path: &str| TestCase {
-            binary: Arc::new(TestBinary {
-                exe: PathBuf::from("/x"),
-                package: package.into(),
-                target: "t".into(),
-                cwd: None,
-            }),
-            path: path.into(),
-        };
+        let case = TestCase::fixture;
         let cases = [
             case("raft", "m::TestA2AA"),
             case("kv", "a::TestB"),

@@ -65,7 +65,7 @@ pub const TAIL: &[u8] = b"zzz0000";
 /// `MAX` and will be cut again; once the accounts are written, a cut
 /// could fall on one of their encoded keys). Every region cut off to the
 /// left holds about `SPLIT` bytes, far below `MAX`.
-pub fn spread(account_regions: &[u64], tail_region: u64) -> Option<usize> {
+fn spread(account_regions: &[u64], tail_region: u64) -> Option<usize> {
     if account_regions.len() < ACCOUNTS || account_regions.last() == Some(&tail_region) {
         return None;
     }
@@ -75,7 +75,26 @@ pub fn spread(account_regions: &[u64], tail_region: u64) -> Option<usize> {
 }
 
 /// The accounts must span at least this many regions.
-pub const MIN_REGIONS: usize = 4;
+const MIN_REGIONS: usize = 4;
+
+/// Whether the regions the bank needs are made (see [`spread`]), given
+/// each account's region found so far and the tail's; says so when they
+/// are. Panics once `deadline` has passed without them.
+pub fn regions_made(account_regions: &[u64], tail_region: u64, deadline: Instant) -> bool {
+    match spread(account_regions, tail_region) {
+        Some(n) if n >= MIN_REGIONS => {
+            eprintln!("bank: the accounts span {n} regions");
+            true
+        }
+        n => {
+            assert!(
+                Instant::now() < deadline,
+                "the accounts' regions are not made in time ({n:?})"
+            );
+            false
+        }
+    }
+}
 
 fn encode(balance: u64) -> Vec<u8> {
     balance.to_string().into_bytes()

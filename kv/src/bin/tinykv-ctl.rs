@@ -13,9 +13,11 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use kv::server::client::ClusterClient;
 use kv::server::txn_client::{GrpcBackend, Txn, TxnClient, TxnError, TxnStatus};
-use proto::kvrpcpb::{RawDeleteRequest, RawGetRequest, RawPutRequest, RawScanRequest};
+use proto::kvrpcpb::{KvPair, RawDeleteRequest, RawGetRequest, RawPutRequest, RawScanRequest};
 use proto::tinykvpb::tiny_kv_client::TinyKvClient;
+use tonic::transport::Channel;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -114,74 +116,44 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    if let Cmd::Txn { cmd } = args.cmd {
-        let Some(scheduler) = &args.scheduler else {
-            bail!("txn commands need a cluster: give --scheduler");
-        };
-        return run_txn(scheduler, cmd).await;
-    }
-    if let Some(scheduler) = &args.scheduler {
-        return run_cluster(scheduler, &args.cf, args.cmd).await;
-    }
-    let mut client = TinyKvClient::connect(format!("http://{}", args.addr))
-        .await
-        .with_context(|| format!("connect to {}", args.addr))?;
-    let cf = args.cf.clone();
-    match args.cmd {
-        Cmd::Txn { .. } => unreachable!("handled above"),
-        Cmd::Get { key } => {
-            let resp = client
-                .raw_get(RawGetRequest {
-                    key: key.into_bytes(),
-                    cf,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            check(resp.region_error, &resp.error)?;
-            if resp.not_found {
-                println!("(not found)");
-            } else {
-                println!("{}", String::from_utf8_lossy(&resp.value));
-            }
+    let cmd = match args.cmd {
+        Cmd::Txn { cmd } => {
+            let Some(scheduler) = &args.scheduler else {
+                bail!("txn commands need a cluster: give --scheduler");
+            };
+            return run_txn(scheduler, cmd).await;
         }
+        cmd => cmd,
+    };
+    let mut raw = match &args.scheduler {
+        Some(scheduler) => Raw::Cluster(
+            ClusterClient::connect(scheduler)
+                .await
+                .with_context(|| format!("connect to the scheduler at {scheduler}"))?,
+        ),
+        None => Raw::Store(
+            TinyKvClient::connect(format!("http://{}", args.addr))
+                .await
+                .with_context(|| format!("connect to {}", args.addr))?,
+        ),
+    };
+    let cf = args.cf.as_str();
+    match cmd {
+        Cmd::Txn { .. } => unreachable!("handled above"),
+        Cmd::Get { key } => match raw.get(cf, key.as_bytes()).await? {
+            Some(v) => println!("{}", String::from_utf8_lossy(&v)),
+            None => println!("(not found)"),
+        },
         Cmd::Put { key, value } => {
-            let resp = client
-                .raw_put(RawPutRequest {
-                    key: key.into_bytes(),
-                    value: value.into_bytes(),
-                    cf,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            check(resp.region_error, &resp.error)?;
+            raw.put(cf, key.as_bytes(), value.as_bytes()).await?;
             println!("OK");
         }
         Cmd::Delete { key } => {
-            let resp = client
-                .raw_delete(RawDeleteRequest {
-                    key: key.into_bytes(),
-                    cf,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            check(resp.region_error, &resp.error)?;
+            raw.delete(cf, key.as_bytes()).await?;
             println!("OK");
         }
         Cmd::Scan { start, limit } => {
-            let resp = client
-                .raw_scan(RawScanRequest {
-                    start_key: start.into_bytes(),
-                    limit,
-                    cf,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner();
-            check(resp.region_error, &resp.error)?;
-            for kv in resp.kvs {
+            for kv in raw.scan(cf, start.as_bytes(), limit).await? {
                 println!(
                     "{}\t{}",
                     String::from_utf8_lossy(&kv.key),
@@ -193,35 +165,73 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_cluster(scheduler: &str, cf: &str, cmd: Cmd) -> anyhow::Result<()> {
-    let mut c = kv::server::client::ClusterClient::connect(scheduler)
-        .await
-        .with_context(|| format!("connect to the scheduler at {scheduler}"))?;
-    match cmd {
-        Cmd::Txn { .. } => unreachable!("handled by run_txn"),
-        Cmd::Get { key } => match c.get(cf, key.as_bytes()).await? {
-            Some(v) => println!("{}", String::from_utf8_lossy(&v)),
-            None => println!("(not found)"),
-        },
-        Cmd::Put { key, value } => {
-            c.put(cf, key.as_bytes(), value.as_bytes()).await?;
-            println!("OK");
-        }
-        Cmd::Delete { key } => {
-            c.delete(cf, key.as_bytes()).await?;
-            println!("OK");
-        }
-        Cmd::Scan { start, limit } => {
-            for kv in c.scan(cf, start.as_bytes(), limit).await? {
-                println!(
-                    "{}\t{}",
-                    String::from_utf8_lossy(&kv.key),
-                    String::from_utf8_lossy(&kv.value)
-                );
-            }
-        }
+/// Where the raw commands go: one server (`--addr`), or a cluster through
+/// its scheduler, which finds each key's region and leader.
+enum Raw {
+    Store(TinyKvClient<Channel>),
+    Cluster(ClusterClient),
+}
+
+impl Raw {
+    async fn get(&mut self, cf: &str, key: &[u8]) -> anyhow::Result<Option<Vec<u8>>> {
+        let c = match self {
+            Raw::Cluster(c) => return c.get(cf, key).await,
+            Raw::Store(c) => c,
+        };
+        let req = RawGetRequest {
+            key: key.to_vec(),
+            cf: cf.to_string(),
+            ..Default::default()
+        };
+        let r = c.raw_get(req).await?.into_inner();
+        check(r.region_error, &r.error)?;
+        Ok((!r.not_found).then_some(r.value))
     }
-    Ok(())
+
+    async fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) -> anyhow::Result<()> {
+        let c = match self {
+            Raw::Cluster(c) => return c.put(cf, key, value).await,
+            Raw::Store(c) => c,
+        };
+        let req = RawPutRequest {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            cf: cf.to_string(),
+            ..Default::default()
+        };
+        let r = c.raw_put(req).await?.into_inner();
+        check(r.region_error, &r.error)
+    }
+
+    async fn delete(&mut self, cf: &str, key: &[u8]) -> anyhow::Result<()> {
+        let c = match self {
+            Raw::Cluster(c) => return c.delete(cf, key).await,
+            Raw::Store(c) => c,
+        };
+        let req = RawDeleteRequest {
+            key: key.to_vec(),
+            cf: cf.to_string(),
+            ..Default::default()
+        };
+        let r = c.raw_delete(req).await?.into_inner();
+        check(r.region_error, &r.error)
+    }
+
+    async fn scan(&mut self, cf: &str, start: &[u8], limit: u32) -> anyhow::Result<Vec<KvPair>> {
+        let c = match self {
+            Raw::Cluster(c) => return c.scan(cf, start, limit).await,
+            Raw::Store(c) => c,
+        };
+        let req = RawScanRequest {
+            start_key: start.to_vec(),
+            limit,
+            cf: cf.to_string(),
+            ..Default::default()
+        };
+        let r = c.raw_scan(req).await?.into_inner();
+        check(r.region_error, &r.error)?;
+        Ok(r.kvs)
+    }
 }
 
 async fn run_txn(scheduler: &str, cmd: TxnCmd) -> anyhow::Result<()> {
