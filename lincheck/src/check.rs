@@ -53,17 +53,36 @@ impl std::fmt::Display for Violation {
     }
 }
 
+/// Keys checked at a time. Only one batch's per-key operations are held:
+/// a long history's scans add up to millions of them (every scan is a read
+/// of every key in its range).
+const KEYS_PER_BATCH: usize = 1024;
+
 /// Checks the whole history: linearizable per key, with failed calls left
 /// out, unknown reads ignored and unknown writes free to apply late or never.
 pub fn check(history: &History) -> Result<Summary, Violation> {
-    let per_key = split_by_key(history)?;
-    let mut summary = Summary {
-        keys: per_key.len(),
-        ..Summary::default()
-    };
-    for (key, ops) in per_key {
-        summary.key_ops += ops.len();
-        summary.states += check_key(history, &key, &ops)?;
+    let checked = checked_ops(history)?;
+    let keys = keys_of(&checked);
+    let mut written: Vec<&Bytes> = checked
+        .iter()
+        .filter_map(|(op, _)| match &op.call {
+            Call::Put { key, .. } | Call::Delete { key } => Some(key),
+            _ => None,
+        })
+        .collect();
+    written.sort_unstable();
+    written.dedup();
+    // Values are compared only within one key's history, so one id per
+    // distinct value serves every key.
+    let mut ids: HashMap<&Bytes, u32> = HashMap::new();
+    let mut summary = Summary::default();
+    for batch in keys.chunks(KEYS_PER_BATCH) {
+        let per_key = split_by_key(&checked, &written, batch, &mut ids);
+        summary.keys += per_key.len();
+        for (key, ops) in per_key {
+            summary.key_ops += ops.len();
+            summary.states += check_key(history, key, &ops)?;
+        }
     }
     Ok(summary)
 }
@@ -80,22 +99,11 @@ struct KeyOp {
     ret: u64,
 }
 
-fn split_by_key(history: &History) -> Result<BTreeMap<Bytes, Vec<KeyOp>>, Violation> {
-    let written: Vec<&Bytes> = history
-        .ops
-        .iter()
-        .filter_map(|op| match &op.call {
-            Call::Put { key, .. } | Call::Delete { key } => Some(key),
-            _ => None,
-        })
-        .collect();
-    let mut interned: HashMap<(Bytes, Option<Bytes>), u32> = HashMap::new();
-    let mut intern = |key: &Bytes, value: Option<&Bytes>| -> Option<u32> {
-        let value = value?.clone();
-        let next = interned.len() as u32;
-        Some(*interned.entry((key.clone(), Some(value))).or_insert(next))
-    };
-    let mut per_key: BTreeMap<Bytes, Vec<KeyOp>> = BTreeMap::new();
+/// The operations the check looks at, each with the time of its answer
+/// (the end of time for a write whose outcome is unknown): failed calls
+/// and unknown reads are left out. Reads are checked for their form.
+fn checked_ops(history: &History) -> Result<Vec<(&Op, u64)>, Violation> {
+    let mut checked = Vec::with_capacity(history.ops.len());
     for op in &history.ops {
         let ret = match (&op.outcome, op.complete) {
             (Outcome::Failed, _) => continue,
@@ -103,8 +111,69 @@ fn split_by_key(history: &History) -> Result<BTreeMap<Bytes, Vec<KeyOp>>, Violat
             (Outcome::Unknown, _) | (Outcome::Ok { .. }, None) => u64::MAX,
             (Outcome::Ok { .. }, Some(t)) => t,
         };
-        let mut push = |key: &Bytes, write: bool, value: Option<u32>| {
-            per_key.entry(key.clone()).or_default().push(KeyOp {
+        match (&op.call, &op.outcome) {
+            (Call::Get { .. }, Outcome::Ok { read }) if !matches!(read, Some(Read::Value(_))) => {
+                return Err(malformed(op, "a get without a value read"));
+            }
+            (Call::Scan { start, end }, Outcome::Ok { read }) => {
+                let Some(Read::Pairs(pairs)) = read else {
+                    return Err(malformed(op, "a scan without pairs"));
+                };
+                let in_range = |k: &Bytes| k >= start && (end.is_empty() || k < end);
+                if let Some((k, _)) = pairs.iter().find(|(k, _)| !in_range(k)) {
+                    return Err(malformed(op, &format!("returned {k}, outside its range")));
+                }
+                if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(malformed(op, "returned keys out of order or twice"));
+                }
+            }
+            _ => {}
+        }
+        checked.push((op, ret));
+    }
+    Ok(checked)
+}
+
+/// Every key the checked operations name or return, sorted.
+fn keys_of<'h>(checked: &[(&'h Op, u64)]) -> Vec<&'h Bytes> {
+    let mut keys: HashSet<&Bytes> = HashSet::new();
+    for (op, _) in checked {
+        match (&op.call, &op.outcome) {
+            (Call::Put { key, .. } | Call::Delete { key } | Call::Get { key }, _) => {
+                keys.insert(key);
+            }
+            (
+                Call::Scan { .. },
+                Outcome::Ok {
+                    read: Some(Read::Pairs(pairs)),
+                },
+            ) => keys.extend(pairs.iter().map(|(k, _)| k)),
+            _ => {}
+        }
+    }
+    let mut keys: Vec<&Bytes> = keys.into_iter().collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The per-key histories of the keys in `batch` (sorted, consecutive
+/// among all keys, so a key between its first and last is one of them).
+/// `written` is every key the history writes, sorted: a scan reads the
+/// ones in its range, whether it returned them or not.
+fn split_by_key<'h>(
+    checked: &[(&'h Op, u64)],
+    written: &[&'h Bytes],
+    batch: &[&'h Bytes],
+    ids: &mut HashMap<&'h Bytes, u32>,
+) -> BTreeMap<&'h Bytes, Vec<KeyOp>> {
+    let (Some(&first), Some(&last)) = (batch.first(), batch.last()) else {
+        return BTreeMap::new();
+    };
+    let in_batch = |k: &Bytes| first <= k && k <= last;
+    let mut per_key: BTreeMap<&Bytes, Vec<KeyOp>> = BTreeMap::new();
+    for &(op, ret) in checked {
+        let mut push = |key: &'h Bytes, write: bool, value: Option<u32>| {
+            per_key.entry(key).or_default().push(KeyOp {
                 op: op.id,
                 write,
                 value,
@@ -113,46 +182,71 @@ fn split_by_key(history: &History) -> Result<BTreeMap<Bytes, Vec<KeyOp>>, Violat
             });
         };
         match (&op.call, &op.outcome) {
-            (Call::Put { key, value }, _) => push(key, true, intern(key, Some(value))),
-            (Call::Delete { key }, _) => push(key, true, None),
-            (Call::Get { key }, Outcome::Ok { read }) => {
-                let value = match read {
-                    Some(Read::Value(v)) => v.as_ref(),
-                    _ => return Err(malformed(op, "a get without a value read")),
-                };
-                push(key, false, intern(key, value));
+            (Call::Put { key, value }, _) if in_batch(key) => {
+                push(key, true, intern(ids, Some(value)))
             }
-            (Call::Scan { start, end }, Outcome::Ok { read }) => {
-                let Some(Read::Pairs(pairs)) = read else {
-                    return Err(malformed(op, "a scan without pairs"));
-                };
-                let in_range = |k: &Bytes| k >= start && (end.0.is_empty() || k < end);
-                if let Some((k, _)) = pairs.iter().find(|(k, _)| !in_range(k)) {
-                    return Err(malformed(op, &format!("returned {k}, outside its range")));
-                }
-                if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
-                    return Err(malformed(op, "returned keys out of order or twice"));
-                }
-                let found: HashMap<&Bytes, &Bytes> = pairs.iter().map(|(k, v)| (k, v)).collect();
-                let keys: HashSet<&Bytes> = written
-                    .iter()
-                    .copied()
-                    .filter(|k| in_range(k))
-                    .chain(found.keys().copied())
-                    .collect();
-                for key in keys {
-                    push(key, false, intern(key, found.get(key).copied()));
+            (Call::Delete { key }, _) if in_batch(key) => push(key, true, None),
+            (
+                Call::Get { key },
+                Outcome::Ok {
+                    read: Some(Read::Value(v)),
+                },
+            ) if in_batch(key) => push(key, false, intern(ids, v.as_ref())),
+            (
+                Call::Scan { start, end },
+                Outcome::Ok {
+                    read: Some(Read::Pairs(pairs)),
+                },
+            ) => {
+                // The written keys of the scan's range within the batch,
+                // and the pairs it returned there: both sorted, walked
+                // together, each key once.
+                let lo = written.partition_point(|k| *k < start || *k < first);
+                let hi = written.partition_point(|k| (end.is_empty() || *k < end) && *k <= last);
+                let mut covered = written[lo..hi.max(lo)].iter().copied().peekable();
+                let (lo, hi) = (
+                    pairs.partition_point(|(k, _)| k < first),
+                    pairs.partition_point(|(k, _)| k <= last),
+                );
+                let mut found = pairs[lo..hi.max(lo)].iter().peekable();
+                loop {
+                    let (key, value) = match (covered.peek().copied(), found.peek().copied()) {
+                        (None, None) => break,
+                        (Some(w), Some((k, _))) if w < k => {
+                            covered.next();
+                            (w, None)
+                        }
+                        (Some(w), None) => {
+                            covered.next();
+                            (w, None)
+                        }
+                        (w, Some((k, v))) => {
+                            if w == Some(k) {
+                                covered.next();
+                            }
+                            found.next();
+                            (k, Some(v))
+                        }
+                    };
+                    push(key, false, intern(ids, value));
                 }
             }
-            _ => unreachable!("unknown reads were left out"),
+            _ => {}
         }
     }
-    Ok(per_key)
+    per_key
+}
+
+/// The id of a value (`None`, absent, has none), the same for equal values.
+fn intern<'h>(ids: &mut HashMap<&'h Bytes, u32>, value: Option<&'h Bytes>) -> Option<u32> {
+    let value = value?;
+    let next = ids.len() as u32;
+    Some(*ids.entry(value).or_insert(next))
 }
 
 fn malformed(op: &Op, what: &str) -> Violation {
     Violation {
-        key: Bytes(Vec::new()),
+        key: Bytes::from(Vec::new()),
         reason: format!("operation #{} {what}", op.id),
         witness: vec![op.clone()],
     }

@@ -1,20 +1,35 @@
 //! Client histories: what each client asked, when, and what came of it.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-/// Bytes of a key or value. In JSON a UTF-8 string stays a string;
-/// anything else is an array of numbers.
+/// Bytes of a key or value, shared: a history repeats each key and value
+/// in every read that returns it, and a [`Recorder`] keeps one copy of
+/// each. In JSON a UTF-8 string stays a string; anything else is an array
+/// of numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bytes(pub Vec<u8>);
+pub struct Bytes(pub Arc<[u8]>);
+
+impl Bytes {
+    /// The bytes themselves.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// True for no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 impl Serialize for Bytes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(&self.0) {
             Ok(text) => s.serialize_str(text),
-            Err(_) => self.0.serialize(s),
+            Err(_) => self.0[..].serialize(s),
         }
     }
 }
@@ -28,8 +43,8 @@ impl<'de> Deserialize<'de> for Bytes {
             Raw(Vec<u8>),
         }
         Ok(match Either::deserialize(d)? {
-            Either::Text(t) => Bytes(t.into_bytes()),
-            Either::Raw(r) => Bytes(r),
+            Either::Text(t) => Bytes::from(t.into_bytes()),
+            Either::Raw(r) => Bytes::from(r),
         })
     }
 }
@@ -49,13 +64,19 @@ impl std::fmt::Display for Bytes {
 
 impl From<&[u8]> for Bytes {
     fn from(b: &[u8]) -> Self {
-        Bytes(b.to_vec())
+        Bytes(b.into())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(b: Vec<u8>) -> Self {
+        Bytes(b.into())
     }
 }
 
 impl From<&str> for Bytes {
     fn from(s: &str) -> Self {
-        Bytes(s.as_bytes().to_vec())
+        Bytes(s.as_bytes().into())
     }
 }
 
@@ -209,7 +230,54 @@ impl Clock for WallClock {
 /// never ended is unknown. Shared by all clients of a test.
 pub struct Recorder {
     clock: Arc<dyn Clock>,
-    ops: Mutex<Vec<Op>>,
+    inner: Mutex<Recording>,
+}
+
+/// What a [`Recorder`] holds: the operations, and one copy of every key
+/// and value in them.
+#[derive(Default)]
+struct Recording {
+    ops: Vec<Op>,
+    bytes: HashSet<Arc<[u8]>>,
+}
+
+impl Recording {
+    /// Makes `b` share the copy of its bytes already held, or holds it.
+    fn intern(&mut self, b: &mut Bytes) {
+        match self.bytes.get(&b.0[..]) {
+            Some(held) => b.0 = held.clone(),
+            None => {
+                self.bytes.insert(b.0.clone());
+            }
+        }
+    }
+
+    fn intern_call(&mut self, call: &mut Call) {
+        match call {
+            Call::Put { key, value } => {
+                self.intern(key);
+                self.intern(value);
+            }
+            Call::Delete { key } | Call::Get { key } => self.intern(key),
+            Call::Scan { start, end } => {
+                self.intern(start);
+                self.intern(end);
+            }
+        }
+    }
+
+    fn intern_read(&mut self, read: &mut Read) {
+        match read {
+            Read::Value(Some(v)) => self.intern(v),
+            Read::Value(None) => {}
+            Read::Pairs(pairs) => {
+                for (k, v) in pairs {
+                    self.intern(k);
+                    self.intern(v);
+                }
+            }
+        }
+    }
 }
 
 /// The handle of an invoked operation.
@@ -227,17 +295,18 @@ impl Recorder {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Recorder {
             clock,
-            ops: Mutex::new(Vec::new()),
+            inner: Mutex::new(Recording::default()),
         }
     }
 
     /// Notes that `client` sent `call` now.
-    pub fn invoke(&self, client: u64, call: Call) -> OpId {
-        let mut ops = self.ops.lock().unwrap();
-        let id = ops.len();
+    pub fn invoke(&self, client: u64, mut call: Call) -> OpId {
+        let mut inner = self.inner.lock().unwrap();
+        inner.intern_call(&mut call);
+        let id = inner.ops.len();
         // Read the clock under the lock, so ids follow invocation times.
         let invoke = self.clock.now_ns();
-        ops.push(Op {
+        inner.ops.push(Op {
             id,
             client,
             call,
@@ -248,10 +317,13 @@ impl Recorder {
         OpId(id)
     }
 
-    fn end(&self, id: OpId, outcome: Outcome) {
+    fn end(&self, id: OpId, mut outcome: Outcome) {
         let now = self.clock.now_ns();
-        let mut ops = self.ops.lock().unwrap();
-        let op = &mut ops[id.0];
+        let mut inner = self.inner.lock().unwrap();
+        if let Outcome::Ok { read: Some(read) } = &mut outcome {
+            inner.intern_read(read);
+        }
+        let op = &mut inner.ops[id.0];
         op.complete = Some(now);
         op.outcome = outcome;
     }
@@ -274,7 +346,14 @@ impl Recorder {
     /// The history so far.
     pub fn history(&self) -> History {
         History {
-            ops: self.ops.lock().unwrap().clone(),
+            ops: self.inner.lock().unwrap().ops.clone(),
         }
+    }
+
+    /// The history so far, moved out: the recorder starts again empty
+    /// (no copy of a long history at the end of a test).
+    pub fn take_history(&self) -> History {
+        let recording = std::mem::take(&mut *self.inner.lock().unwrap());
+        History { ops: recording.ops }
     }
 }

@@ -223,6 +223,38 @@ fn scans_are_reads_of_every_key_in_range() {
 }
 
 #[test]
+fn scans_across_key_batches_are_checked_in_each() {
+    // More keys than one batch of the check holds, and scans spanning them.
+    let n = 2_500;
+    let keys: Vec<String> = (0..n).map(|i| format!("k{i:05}")).collect();
+    let mut h = H::default();
+    for key in &keys {
+        h = h.put(1, key, "v", 0, 10);
+    }
+    let all: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
+    let good = h.op(2, scan("", ""), (20, Some(30)), pairs(&all));
+    let summary = check(&good.history()).unwrap();
+    assert_eq!((summary.keys, summary.key_ops), (n, 2 * n));
+
+    // The same scan missing one key of the last batch, and one more key the
+    // scan returned but no one wrote: both are caught.
+    let mut h = H::default();
+    for key in &keys {
+        h = h.put(1, key, "v", 0, 10);
+    }
+    let missing = h.op(2, scan("", ""), (20, Some(30)), pairs(&all[..n - 1]));
+    let v = check(&missing.history()).unwrap_err();
+    assert_eq!(v.key, keys[n - 1].as_str().into());
+    let invented = H::default().put(1, "a", "1", 0, 10).op(
+        2,
+        scan("", ""),
+        (20, Some(30)),
+        pairs(&[("a", "1"), ("b", "2")]),
+    );
+    assert_eq!(check(&invented.history()).unwrap_err().key, "b".into());
+}
+
+#[test]
 fn malformed_scans_are_reported() {
     let out_of_range = H::default().put(1, "a", "1", 0, 10).op(
         2,
@@ -328,14 +360,37 @@ fn recorder_notes_times_and_outcomes() {
 }
 
 #[test]
+fn the_recorder_keeps_one_copy_of_each_key_and_value() {
+    let rec = Recorder::default();
+    let w = rec.invoke(1, put("k", "v"));
+    rec.ok(w, None);
+    let r = rec.invoke(2, scan("", ""));
+    rec.ok(r, Some(Read::Pairs(vec![("k".into(), "v".into())])));
+    let h = rec.take_history();
+    let Call::Put { key, value } = &h.ops[0].call else {
+        panic!("a put: {:?}", h.ops[0]);
+    };
+    let Outcome::Ok {
+        read: Some(Read::Pairs(read)),
+    } = &h.ops[1].outcome
+    else {
+        panic!("a scan's pairs: {:?}", h.ops[1]);
+    };
+    assert!(std::sync::Arc::ptr_eq(&key.0, &read[0].0 .0));
+    assert!(std::sync::Arc::ptr_eq(&value.0, &read[0].1 .0));
+    // Taken, not copied: the recorder starts again empty.
+    assert!(rec.history().ops.is_empty());
+}
+
+#[test]
 fn histories_round_trip_through_json_lines() {
     let h = H::default()
         .put(1, "k", "1", 0, 10)
         .op(
             2,
             Call::Put {
-                key: Bytes(vec![0xff, 0x00]),
-                value: Bytes(vec![0x80]),
+                key: Bytes::from(vec![0xff, 0x00]),
+                value: Bytes::from(vec![0x80]),
             },
             (5, None),
             Outcome::Unknown,
