@@ -128,6 +128,9 @@ fn generic_test(t: GenericTest) {
     let cluster = Arc::new(cluster);
     let _shutdown = cluster.shutdown_guard();
     let rand = Arc::new(Rand::new());
+    // Every attempt of the clients and of the checks, for the
+    // linearizability check at the end (the checks are the last client).
+    let rec = Arc::new(lincheck::Recorder::default());
 
     let election_timeout = cfg.raft_base_tick_interval * cfg.raft_election_timeout_ticks as u32;
     thread::sleep(2 * election_timeout);
@@ -145,28 +148,30 @@ fn generic_test(t: GenericTest) {
         let scans = Arc::new(AtomicU64::new(0));
         let clients: Vec<_> = (0..nclients)
             .map(|cli| {
-                let (cluster, rand, done, count, scans) = (
+                let (cluster, rec, rand, done, count, scans) = (
                     cluster.clone(),
+                    rec.clone(),
                     rand.clone(),
                     done_clients.clone(),
                     counts[cli].clone(),
                     scans.clone(),
                 );
                 thread::spawn(move || {
+                    let client = cluster.recorded(&rec, cli as u64);
                     let mut j = 0;
                     let mut last = String::new();
                     while !done.load(Ordering::SeqCst) {
                         if rand.next() % 1000 < 500 {
                             let key = client_key(cli, j);
                             let value = client_value(cli, j);
-                            cluster.must_put(key.as_bytes(), value.as_bytes());
+                            client.must_put(key.as_bytes(), value.as_bytes());
                             last.push_str(&value);
                             j += 1;
                             count.store(j as u64, Ordering::SeqCst);
                         } else {
                             let start = client_key(cli, 0);
                             let end = client_key(cli, j);
-                            let values = cluster.scan(start.as_bytes(), end.as_bytes());
+                            let values = client.scan(start.as_bytes(), end.as_bytes());
                             scans.fetch_add(1, Ordering::SeqCst);
                             let v = String::from_utf8(values.concat()).unwrap();
                             assert!(
@@ -245,15 +250,16 @@ fn generic_test(t: GenericTest) {
         }
 
         let t_check = Instant::now();
+        let checker = cluster.recorded(&rec, nclients as u64);
         for (cli, count) in counts.iter().enumerate() {
             let j = count.load(Ordering::SeqCst) as usize;
             let start = client_key(cli, 0);
             let end = client_key(cli, j);
-            let values = cluster.scan(start.as_bytes(), end.as_bytes());
+            let values = checker.scan(start.as_bytes(), end.as_bytes());
             let v = String::from_utf8(values.concat()).unwrap();
             check_clnt_appends(cli, &v, j);
             for k in 0..j {
-                cluster.must_delete(client_key(cli, k).as_bytes());
+                checker.must_delete(client_key(cli, k).as_bytes());
             }
         }
 
@@ -291,6 +297,7 @@ fn generic_test(t: GenericTest) {
         );
     }
     check_conf_changer(&mut confchanger, true);
+    check_history(&rec.take_history(), name);
 }
 
 #[test]

@@ -165,13 +165,26 @@ impl Cluster {
         reqs: Vec<Request>,
         timeout: Duration,
     ) -> (RaftCmdResponse, Option<DbSnapshot>) {
+        self.request_via(key, reqs, timeout, &mut |req| {
+            self.call_command(req, Duration::from_secs(1))
+        })
+    }
+
+    /// [`request`](Self::request), each attempt made by `attempt`.
+    pub(crate) fn request_via(
+        &self,
+        key: &[u8],
+        reqs: Vec<Request>,
+        timeout: Duration,
+        attempt: &mut AttemptFn<'_>,
+    ) -> (RaftCmdResponse, Option<DbSnapshot>) {
         let start = Instant::now();
         let mut i = 0;
         while i < 10 || start.elapsed() < timeout {
             i += 1;
             let region = self.get_region(key);
             let req = new_request(region.id, region.region_epoch, reqs.clone());
-            match self.call_command_on_leader(req, timeout) {
+            match self.call_command_on_leader_via(req, timeout, attempt) {
                 Some((resp, snap)) if resp.header.as_ref().is_none_or(|h| h.error.is_none()) => {
                     return (resp, snap)
                 }
@@ -200,11 +213,7 @@ impl Cluster {
         req: RaftCmdRequest,
         timeout: Duration,
     ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
-        let store_id = req
-            .header
-            .as_ref()
-            .and_then(|h| h.peer)
-            .map_or(0, |p| p.store_id);
+        let store_id = target_store(&req);
         self.simulator.call_command_on_store(store_id, req, timeout)
     }
 
@@ -213,8 +222,21 @@ impl Cluster {
     /// `timeout`; `None` on timeout.
     pub fn call_command_on_leader(
         &self,
+        req: RaftCmdRequest,
+        timeout: Duration,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
+        self.call_command_on_leader_via(req, timeout, &mut |req| {
+            self.call_command(req, Duration::from_secs(1))
+        })
+    }
+
+    /// [`call_command_on_leader`](Self::call_command_on_leader), each
+    /// attempt made by `attempt` (which sends to the header's peer).
+    pub(crate) fn call_command_on_leader_via(
+        &self,
         mut req: RaftCmdRequest,
         timeout: Duration,
+        attempt: &mut AttemptFn<'_>,
     ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
         let start = Instant::now();
         let region_id = req.header.as_ref().map_or(0, |h| h.region_id);
@@ -227,7 +249,7 @@ impl Cluster {
             }
             let l = leader.unwrap_or_else(|| panic!("can't get leader of region {}", region_id));
             req.header.get_or_insert_with(Default::default).peer = Some(l);
-            let Some((resp, snap)) = self.call_command(req.clone(), Duration::from_secs(1)) else {
+            let Some((resp, snap)) = attempt(req.clone()) else {
                 let new_leader = self.leader_of_region(region_id);
                 if new_leader == leader {
                     let Ok((Some(region), _)) = self.scheduler_client.get_region_by_id(region_id)
@@ -244,17 +266,9 @@ impl Cluster {
                 }
                 continue;
             };
-            if let Some(err) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
-                if err.stale_command.is_some()
-                    || err.epoch_not_match.is_some()
-                    || err.not_leader.is_some()
-                {
-                    leader = match err.not_leader.as_ref().and_then(|n| n.leader) {
-                        Some(l) => Some(l),
-                        None => self.leader_of_region(region_id),
-                    };
-                    continue;
-                }
+            if let Some(hint) = leader_retry(&resp) {
+                leader = hint.or_else(|| self.leader_of_region(region_id));
+                continue;
             }
             return Some((resp, snap));
         }
@@ -439,31 +453,15 @@ impl Cluster {
     /// Values of the keys in `[start, end)`, region by region, each read
     /// from a Snap command's consistent view.
     pub fn scan(&self, start: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
-        let mut values = Vec::new();
-        let mut key = start.to_vec();
-        while (!end.is_empty() && key.as_slice() < end) || (key.is_empty() && end.is_empty()) {
-            let (region, snap) = self.snap_of_region(&key);
-            values.extend(region_scan(&snap, &region, &key, end));
-            key = region.end_key.clone();
-            if key.is_empty() {
-                break;
-            }
-        }
-        values
+        scan_regions(start, end, &mut |key| {
+            self.request(key, vec![new_snap_cmd()], Duration::from_secs(5))
+        })
     }
 
     /// A consistent view of `key`'s region: the region as the Snap command
     /// saw it, and the snapshot it carried back.
     fn snap_of_region(&self, key: &[u8]) -> (Region, DbSnapshot) {
-        let (resp, snap) = self.request(key, vec![new_snap_cmd()], Duration::from_secs(5));
-        check_single_response(&resp, CmdType::Snap);
-        let region = resp.responses[0]
-            .snap
-            .clone()
-            .unwrap_or_default()
-            .region
-            .unwrap_or_default();
-        (region, snap.expect("a Snap response carries a snapshot"))
+        snap_view(self.request(key, vec![new_snap_cmd()], Duration::from_secs(5)))
     }
 
     /// Asks the region's leader to hand leadership to `leader`, once;
@@ -702,4 +700,56 @@ pub fn new_test_cluster(count: usize, cfg: Config) -> Cluster {
     scheduler_client.set_seed(crate::rng::test_seed() ^ 0x2545_F491_4F6C_DD1D);
     let simulator = Arc::new(NodeSimulator::new(scheduler_client.clone()));
     Cluster::new(count, scheduler_client, simulator, cfg)
+}
+
+/// Go's `Scan`: the values of the keys in `[start, end)`, region by
+/// region, each region read from the snapshot of the Snap answer
+/// `snap_request` gets for a key of it.
+pub(crate) fn scan_regions(
+    start: &[u8],
+    end: &[u8],
+    snap_request: &mut dyn FnMut(&[u8]) -> CommandAnswer,
+) -> Vec<Vec<u8>> {
+    let mut values = Vec::new();
+    let mut key = start.to_vec();
+    while (!end.is_empty() && key.as_slice() < end) || (key.is_empty() && end.is_empty()) {
+        let (region, snap) = snap_view(snap_request(&key));
+        values.extend(region_scan(&snap, &region, &key, end));
+        key = region.end_key.clone();
+        if key.is_empty() {
+            break;
+        }
+    }
+    values
+}
+
+/// The region a Snap answer saw, and the snapshot it carried back.
+fn snap_view((resp, snap): CommandAnswer) -> (Region, DbSnapshot) {
+    check_single_response(&resp, CmdType::Snap);
+    let region = resp.responses[0]
+        .snap
+        .clone()
+        .unwrap_or_default()
+        .region
+        .unwrap_or_default();
+    (region, snap.expect("a Snap response carries a snapshot"))
+}
+
+/// A store's answer to a command: the response, and the snapshot a Snap
+/// command carries back.
+pub(crate) type CommandAnswer = (RaftCmdResponse, Option<DbSnapshot>);
+
+/// One attempt of a command at the store its header names: any answer,
+/// error or not, or `None` when nothing was answered (Go's `CallCommand`).
+pub(crate) type AttemptFn<'a> = dyn FnMut(RaftCmdRequest) -> Option<CommandAnswer> + 'a;
+
+/// How Go's `CallCommandOnLeader` reads an answer: a stale command, an
+/// epoch mismatch or a NotLeader is tried again, to the leader a NotLeader
+/// names (`Some(Some(leader))`) or to the one the scheduler knows
+/// (`Some(None)`); anything else is the answer (`None`).
+pub(crate) fn leader_retry(resp: &RaftCmdResponse) -> Option<Option<Peer>> {
+    let err = resp.header.as_ref()?.error.as_ref()?;
+    let retry =
+        err.stale_command.is_some() || err.epoch_not_match.is_some() || err.not_leader.is_some();
+    retry.then(|| err.not_leader.as_ref().and_then(|n| n.leader))
 }

@@ -18,9 +18,15 @@
 //! cluster.shutdown();
 //! ```
 
-use lincheck::{History, OpId, Read, Recorder};
+use std::time::Duration;
 
+use kv::util::engine_util::{exceed_end_key, DbSnapshot, CF_DEFAULT};
+use lincheck::{Call, History, OpId, Read, Recorder};
+use proto::raft_cmdpb::{CmdType, RaftCmdRequest, RaftCmdResponse};
+
+use crate::cluster::{check_single_response, scan_regions, Cluster};
 use crate::outcome::Outcome;
+use crate::utils::{new_delete_cf_cmd, new_put_cf_cmd, new_snap_cmd, target_store};
 
 /// Ends the recorded operation `id` as the attempt's outcome says: `Ok`
 /// (with `read` for a read), failed for a refusal, unknown otherwise.
@@ -29,6 +35,140 @@ pub fn record(rec: &Recorder, id: OpId, outcome: &Outcome, read: Option<Read>) {
         Outcome::Ok(_) => rec.ok(id, read),
         Outcome::Refused(_) => rec.failed(id),
         Outcome::Unknown(_) => rec.unknown(id),
+    }
+}
+
+/// Ends the recorded attempt `id` of `call` as its outcome says (see
+/// [`record`]). A Snap answer reads the keys of its region only: it is
+/// recorded as the scan `call` asked for when the region covers the whole
+/// range, and as failed (a read that says nothing) when it covers part of
+/// it.
+pub fn record_attempt(rec: &Recorder, id: OpId, call: &Call, outcome: &Outcome) {
+    let (Call::Scan { start, end }, Outcome::Ok(answer)) = (call, outcome) else {
+        record(rec, id, outcome, None);
+        return;
+    };
+    let region = answer
+        .resp
+        .responses
+        .first()
+        .and_then(|r| r.snap.as_ref())
+        .and_then(|s| s.region.as_ref());
+    let covered = region.is_some_and(|r| {
+        r.start_key.as_slice() <= start.as_slice()
+            && (r.end_key.is_empty() || (!end.is_empty() && end.as_slice() <= r.end_key.as_slice()))
+    });
+    match (covered, answer.snap.as_ref()) {
+        (true, Some(snap)) => {
+            let pairs = range_pairs(snap, start.as_slice(), end.as_slice());
+            rec.ok(id, Some(Read::Pairs(pairs)));
+        }
+        _ => rec.failed(id),
+    }
+}
+
+/// The pairs of a snapshot in `[start, end)` (an empty `end`: no end).
+fn range_pairs(
+    snap: &DbSnapshot,
+    start: &[u8],
+    end: &[u8],
+) -> Vec<(lincheck::Bytes, lincheck::Bytes)> {
+    let mut it = snap.iter_cf(CF_DEFAULT);
+    it.seek(start);
+    let mut pairs = Vec::new();
+    while it.valid() {
+        let k = it.key();
+        if exceed_end_key(k, end) {
+            break;
+        }
+        pairs.push((k.into(), it.value().into()));
+        it.next();
+    }
+    pairs
+}
+
+/// One client of a [`Cluster`] whose every attempt goes into a history:
+/// Go's `MustPut`, `MustDelete` and `Scan`, retried as Go retries them
+/// (so a write may apply twice), each single attempt recorded with its
+/// honest outcome. For recording the GenericTest workload.
+pub struct RecordedClient<'a> {
+    cluster: &'a Cluster,
+    rec: &'a Recorder,
+    client: u64,
+}
+
+impl Cluster {
+    /// Client `client` of this cluster, recording into `rec`.
+    pub fn recorded<'a>(&'a self, rec: &'a Recorder, client: u64) -> RecordedClient<'a> {
+        RecordedClient {
+            cluster: self,
+            rec,
+            client,
+        }
+    }
+}
+
+impl RecordedClient<'_> {
+    /// [`Cluster::must_put`], recorded.
+    pub fn must_put(&self, key: &[u8], value: &[u8]) {
+        let call = Call::Put {
+            key: key.into(),
+            value: value.into(),
+        };
+        let resp = self.request(key, new_put_cf_cmd(CF_DEFAULT, key, value), call);
+        check_single_response(&resp.0, CmdType::Put);
+    }
+
+    /// [`Cluster::must_delete`], recorded.
+    pub fn must_delete(&self, key: &[u8]) {
+        let call = Call::Delete { key: key.into() };
+        let resp = self.request(key, new_delete_cf_cmd(CF_DEFAULT, key), call);
+        check_single_response(&resp.0, CmdType::Delete);
+    }
+
+    /// [`Cluster::scan`], recorded: each region's read is a scan of the
+    /// range from its first key.
+    pub fn scan(&self, start: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
+        scan_regions(start, end, &mut |key| {
+            let call = Call::Scan {
+                start: key.into(),
+                end: end.into(),
+            };
+            self.request(key, new_snap_cmd(), call)
+        })
+    }
+
+    /// [`Cluster::request`] of one command, each attempt recorded as
+    /// `call`.
+    fn request(
+        &self,
+        key: &[u8],
+        cmd: proto::raft_cmdpb::Request,
+        call: Call,
+    ) -> (RaftCmdResponse, Option<DbSnapshot>) {
+        self.cluster
+            .request_via(key, vec![cmd], Duration::from_secs(5), &mut |req| {
+                self.attempt(req, &call)
+            })
+    }
+
+    /// One attempt, as [`Cluster::call_command`] makes it (a stopped store
+    /// panics as Go's harness exits), recorded.
+    fn attempt(
+        &self,
+        req: RaftCmdRequest,
+        call: &Call,
+    ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
+        let store_id = target_store(&req);
+        if self.cluster.router(store_id).is_none() {
+            panic!("can not find node {store_id}");
+        }
+        let id = self.rec.invoke(self.client, call.clone());
+        let outcome = self
+            .cluster
+            .try_command_on_store(store_id, req, Duration::from_secs(1));
+        record_attempt(self.rec, id, call, &outcome);
+        outcome.into_answer()
     }
 }
 

@@ -52,7 +52,7 @@ use std::sync::Once;
 
 pub use cluster::{new_test_cluster, region_scan, Cluster};
 pub use filter::{DropFilter, Filter, MessageFilter, PartitionFilter};
-pub use history::{check_history, record};
+pub use history::{check_history, record, record_attempt, RecordedClient};
 pub use node::{MockTransport, NodeSimulator, Simulator};
 pub use outcome::{Answer, Outcome, Refusal, Uncertain};
 pub use regions::PendingCommand;

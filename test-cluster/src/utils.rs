@@ -60,6 +60,15 @@ pub fn new_base_request(region_id: u64, epoch: Option<RegionEpoch>) -> RaftCmdRe
     }
 }
 
+/// The store of the peer a command's header names (0 if it names none):
+/// where the command is sent.
+pub fn target_store(req: &RaftCmdRequest) -> u64 {
+    req.header
+        .as_ref()
+        .and_then(|h| h.peer)
+        .map_or(0, |p| p.store_id)
+}
+
 /// A command carrying normal `requests` (puts, gets, deletes, snaps).
 pub fn new_request(
     region_id: u64,

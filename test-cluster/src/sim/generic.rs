@@ -13,22 +13,24 @@ use std::time::Duration;
 
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::util::engine_util::{DbSnapshot, CF_DEFAULT};
-use lincheck::{Call, OpId, Read, Recorder};
+use lincheck::{Call, Recorder};
 use proto::metapb::{Peer, Region};
 use proto::raft_cmdpb::{CmdType, RaftCmdResponse, Request};
 use scheduler_mock::find_peer;
 
 use super::exec::SimHandle;
 use super::{Sim, SimConfig};
-use crate::cluster::{check_single_response, region_scan};
+use crate::cluster::{check_single_response, leader_retry, region_scan};
 use crate::filter::{DropFilter, PartitionFilter};
 use crate::generic::{
     check_clnt_appends, check_log_trimmed, client_key, client_value, GenericTest,
     GENERIC_CLIENT_MS, GENERIC_ITERATIONS, GENERIC_STORES,
 };
-use crate::history::check_history;
+use crate::history::{check_history, record_attempt};
 use crate::outcome::Outcome;
-use crate::utils::{hex, new_delete_cf_cmd, new_peer, new_put_cf_cmd, new_request, new_snap_cmd};
+use crate::utils::{
+    hex, new_delete_cf_cmd, new_peer, new_put_cf_cmd, new_request, new_snap_cmd, target_store,
+};
 
 /// What a simulated GenericTest run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +64,7 @@ pub fn run_generic(test: GenericTest, seed: u64) -> GenericReport {
         client: test.clients as u64,
     };
     let (puts, scans) = sim.block_on(generic_test(h.clone(), test));
-    let history = h.rec.history();
+    let history = h.rec.take_history();
     check_history(&history, &format!("{}-seed-{seed}", test.name));
     sim.with(|s| GenericReport {
         seed,
@@ -316,48 +318,16 @@ impl Harness {
     /// One attempt, to one store, recorded: `call` is what it does to the
     /// data (`None` for an admin-free read the history ignores).
     async fn attempt(&self, req: proto::raft_cmdpb::RaftCmdRequest, call: Option<Call>) -> Outcome {
-        let store_id = req
-            .header
-            .as_ref()
-            .and_then(|h| h.peer)
-            .map_or(0, |p| p.store_id);
+        let store_id = target_store(&req);
         let op = call.clone().map(|c| self.rec.invoke(self.client, c));
         // A client's request takes a millisecond to reach the store, so
         // that a store refusing at once still costs virtual time.
         self.sim.sleep_ms(1).await;
         let outcome = self.sim.call(store_id, req, Duration::from_secs(1)).await;
         if let (Some(op), Some(call)) = (op, call.as_ref()) {
-            self.record(op, call, &outcome);
+            record_attempt(&self.rec, op, call, &outcome);
         }
         outcome
-    }
-
-    /// Ends the recorded attempt `op` of `call`. A Snap answer reads the
-    /// keys of its region only: it is recorded as the scan asked for when
-    /// the region covers the whole range, and as failed (a read that says
-    /// nothing) when it covers part of it.
-    fn record(&self, op: OpId, call: &Call, outcome: &Outcome) {
-        let (Call::Scan { start, end }, Outcome::Ok(answer)) = (call, outcome) else {
-            crate::history::record(&self.rec, op, outcome, None);
-            return;
-        };
-        let region = answer
-            .resp
-            .responses
-            .first()
-            .and_then(|r| r.snap.as_ref())
-            .and_then(|s| s.region.clone());
-        let covered = region.as_ref().filter(|r| {
-            r.start_key.as_slice() <= start.0.as_slice()
-                && (r.end_key.is_empty() || (!end.0.is_empty() && end.0 <= r.end_key))
-        });
-        match (covered, answer.snap.as_ref()) {
-            (Some(_), Some(snap)) => {
-                let pairs = range_pairs(snap, &start.0, &end.0);
-                self.rec.ok(op, Some(Read::Pairs(pairs)));
-            }
-            _ => self.rec.failed(op),
-        }
     }
 
     /// Go's `CallCommandOnLeader`: to the believed leader, following
@@ -384,7 +354,7 @@ impl Harness {
             });
             req.header.get_or_insert_with(Default::default).peer = Some(l);
             let outcome = self.attempt(req.clone(), call.clone()).await;
-            let Some(resp) = outcome.response().cloned() else {
+            let Some(resp) = outcome.response() else {
                 let new_leader = self.leader_of_region(region_id).await;
                 if new_leader != leader {
                     leader = new_leader;
@@ -400,17 +370,12 @@ impl Harness {
                 leader = Some(region.peers[idx]);
                 continue;
             };
-            if let Some(err) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
-                if err.stale_command.is_some()
-                    || err.epoch_not_match.is_some()
-                    || err.not_leader.is_some()
-                {
-                    leader = match err.not_leader.as_ref().and_then(|n| n.leader) {
-                        Some(l) => Some(l),
-                        None => self.leader_of_region(region_id).await,
-                    };
-                    continue;
-                }
+            if let Some(hint) = leader_retry(resp) {
+                leader = match hint {
+                    Some(l) => Some(l),
+                    None => self.leader_of_region(region_id).await,
+                };
+                continue;
             }
             return Some(outcome);
         }
@@ -573,24 +538,4 @@ impl Harness {
             }
         }
     }
-}
-
-/// The pairs of a snapshot in `[start, end)` (an empty `end`: no end).
-fn range_pairs(
-    snap: &DbSnapshot,
-    start: &[u8],
-    end: &[u8],
-) -> Vec<(lincheck::Bytes, lincheck::Bytes)> {
-    let mut it = snap.iter_cf(CF_DEFAULT);
-    it.seek(start);
-    let mut pairs = Vec::new();
-    while it.valid() {
-        let k = it.key();
-        if kv::util::engine_util::exceed_end_key(k, end) {
-            break;
-        }
-        pairs.push((k.into(), it.value().into()));
-        it.next();
-    }
-    pairs
 }
