@@ -143,27 +143,16 @@ impl Config {
     pub fn new_test_config() -> Self {
         Config {
             store_addr: String::new(),
-            raft: true,
             scheduler_addr: String::new(),
-            log_level: get_log_level(),
-            db_path: "/tmp/badger".to_string(),
             raft_base_tick_interval: Duration::from_millis(50),
-            raft_heartbeat_ticks: 2,
-            raft_election_timeout_ticks: 10,
-            raft_max_size_per_msg: MB,
-            raft_max_inflight_msgs: 256,
-            raft_pre_vote: true,
-            raft_retry_vote_requests: true,
-            raft_sync_log: true,
-            raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_millis(50),
-            raft_log_gc_count_limit: 128_000,
             split_region_check_tick_interval: Duration::from_millis(100),
             scheduler_heartbeat_tick_interval: Duration::from_millis(100),
             scheduler_store_heartbeat_tick_interval: Duration::from_millis(500),
-            region_max_size: 144 * MB,
-            region_split_size: 96 * MB,
             engine: EngineOptions::small(),
+            // Everything else (tick counts, raft limits, log GC count,
+            // region sizes) is what a real store uses.
+            ..Config::new_default_config()
         }
     }
 

@@ -46,6 +46,17 @@ impl Project {
         Project::All,
     ];
 
+    /// The course's milestones, in order: every project but 2a's three
+    /// parts (2a covers them) and `all`. What `grade` scores by default.
+    pub fn milestones() -> impl Iterator<Item = Project> {
+        Project::ALL.into_iter().filter(|p| {
+            !matches!(
+                p,
+                Project::P2aa | Project::P2ab | Project::P2ac | Project::All
+            )
+        })
+    }
+
     /// The name a user types (`2aa`), lower case.
     pub fn name(self) -> &'static str {
         match self {

@@ -52,6 +52,8 @@ impl TinyKvService {
         }
     }
 
+    /// Runs handler `f` on tokio's blocking pool (handlers read RocksDB
+    /// and wait for raft) and answers with what it returns.
     async fn blocking<Req, Resp>(
         &self,
         req: Request<Req>,
@@ -61,25 +63,23 @@ impl TinyKvService {
         Req: Send + 'static,
         Resp: Send + 'static,
     {
-        let server = self.server.clone();
-        let req = req.into_inner();
-        tokio::task::spawn_blocking(move || f(&server, &req))
+        self.blocking_txn(req, move |server, req| Ok(f(server, req)))
             .await
-            .map(Response::new)
-            .map_err(|e| Status::internal(format!("request handler failed: {e}")))
     }
 
-    /// Like `blocking`, for a transactional handler: an error it returns
+    /// Like `blocking`, for a handler that can fail (the transactional
+    /// ones): an error it returns
     /// (region errors are already in the response) fails the call, as a Go
     /// handler's returned error does.
-    async fn blocking_txn<Req, Resp>(
+    async fn blocking_txn<Req, Resp, F>(
         &self,
         req: Request<Req>,
-        f: fn(&Server, &Req) -> crate::Result<Resp>,
+        f: F,
     ) -> Result<Response<Resp>, Status>
     where
         Req: Send + 'static,
         Resp: Send + 'static,
+        F: FnOnce(&Server, &Req) -> crate::Result<Resp> + Send + 'static,
     {
         let server = self.server.clone();
         let req = req.into_inner();

@@ -30,20 +30,6 @@ use crate::session::{self, Selection};
 
 pub use score::{ProjectWeights, Weights};
 
-/// The projects graded when `--projects` is not given: the course's
-/// milestones (2a covers 2aa, 2ab and 2ac).
-pub const DEFAULT_PROJECTS: [Project; 9] = [
-    Project::P1,
-    Project::P2a,
-    Project::P2b,
-    Project::P2c,
-    Project::P3a,
-    Project::P3b,
-    Project::P4a,
-    Project::P4b,
-    Project::P4c,
-];
-
 /// Grade a checkout: build its tests, run each test of the chosen projects
 /// N times, and score the pass rates.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,7 +39,7 @@ pub struct GradeArgs {
     pub dir: PathBuf,
 
     /// Projects to grade, comma-separated: 1, 2a, 2aa, 2ab, 2ac, 2b, 2c,
-    /// 3a, 3b, 4a, 4b, 4c [default: 1,2a,2b,2c,3a,3b].
+    /// 3a, 3b, 4a, 4b, 4c [default: the milestones 1,2a,2b,2c,3a,3b,4a,4b,4c].
     #[arg(long, value_name = "P,P,...", value_delimiter = ',', value_parser = score::parse_graded_project)]
     pub projects: Vec<Project>,
 
@@ -160,10 +146,13 @@ pub struct GradeReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectGrade {
     pub name: String,
-    /// Percent, two decimals.
-    pub score: f64,
+    /// Its share of the total.
     pub weight: f64,
+    /// Whether the project scores 100 only when every test passed every
+    /// run, and 0 otherwise.
     pub all_or_nothing: bool,
+    /// Percent, two decimals: its tests' scores, weighted.
+    pub score: f64,
     /// What a reader should know about the score (no tests found, tests
     /// that did not build).
     pub notes: Vec<String>,
@@ -174,11 +163,12 @@ pub struct ProjectGrade {
 #[derive(Debug, Clone, Serialize)]
 pub struct TestGrade {
     pub name: String,
+    /// Its share of its project's score.
     pub weight: f64,
     /// Runs made (0 if the test did not build or was not found).
     pub runs: u32,
     pub passed: u32,
-    /// Percent, two decimals.
+    /// Percent of the runs that passed, two decimals.
     pub score: f64,
     /// The failure line of the lowest-numbered failed run, or why the test
     /// never ran (`build failed: …`).
@@ -343,11 +333,9 @@ fn checkout_dir(dir: &Path) -> Result<PathBuf> {
 
 /// The projects to grade, in the order given, each once.
 pub fn graded_projects(asked: &[Project]) -> Vec<Project> {
-    let asked = if asked.is_empty() {
-        &DEFAULT_PROJECTS[..]
-    } else {
-        asked
-    };
+    if asked.is_empty() {
+        return Project::milestones().collect();
+    }
     let mut out: Vec<Project> = Vec::new();
     for p in asked {
         if !out.contains(p) {
@@ -879,7 +867,8 @@ mod tests {
 
     #[test]
     fn default_projects_and_duplicates() {
-        assert_eq!(graded_projects(&[]), DEFAULT_PROJECTS);
+        let names: Vec<_> = graded_projects(&[]).iter().map(|p| p.name()).collect();
+        assert_eq!(names, ["1", "2a", "2b", "2c", "3a", "3b", "4a", "4b", "4c"]);
         assert_eq!(
             graded_projects(&[Project::P3b, Project::P2b, Project::P3b]),
             [Project::P3b, Project::P2b]
@@ -899,7 +888,7 @@ mod tests {
     fn the_example_weights_name_real_tests() {
         let w = Weights::parse(include_str!("../../grade-weights.example.toml")).unwrap();
         let names: Vec<&str> = crate::goref::catalogue().map(|(n, _)| n).collect();
-        for p in DEFAULT_PROJECTS {
+        for p in Project::milestones() {
             let pattern = Regex::new(p.pattern()).unwrap();
             let known = names.iter().copied().filter(|n| pattern.is_match(n));
             w.project(p).check_tests(p, known).unwrap();

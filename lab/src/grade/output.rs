@@ -16,7 +16,7 @@ pub const MARKDOWN_LOG_TAIL: u64 = 8 * 1024;
 ///
 /// ```json
 /// {"total": 62.5,
-///  "projects": [{"name": "2b", "score": 87.5, "weight": 3.0, "all_or_nothing": false,
+///  "projects": [{"name": "2b", "weight": 3.0, "all_or_nothing": false, "score": 87.5,
 ///                "notes": [], "tests": [{"name": "TestBasic2B", "weight": 3.0, "runs": 2,
 ///                "passed": 2, "score": 100.0, "first_failure": null, "log": null,
 ///                "seed": null}]}],
@@ -34,6 +34,18 @@ fn num(x: f64) -> String {
 
 fn pct(x: f64) -> String {
     format!("{x:.2}")
+}
+
+/// A project's row of the summary table, in both reports: name, weight,
+/// number of tests, score (percent) and notes.
+fn project_cells(p: &ProjectGrade) -> [String; 5] {
+    [
+        p.name.clone(),
+        num(p.weight),
+        p.tests.len().to_string(),
+        pct(p.score),
+        p.notes.join("; "),
+    ]
 }
 
 /// The stdout report: a table per project (test, weight, runs, passed,
@@ -102,15 +114,7 @@ pub fn tables(report: &GradeReport) -> String {
     let mut cells: Vec<Vec<String>> = report
         .projects
         .iter()
-        .map(|p| {
-            vec![
-                p.name.clone(),
-                num(p.weight),
-                p.tests.len().to_string(),
-                pct(p.score),
-                p.notes.join("; "),
-            ]
-        })
+        .map(|p| Vec::from(project_cells(p)))
         .collect();
     cells.push(vec![
         "TOTAL".into(),
@@ -205,14 +209,11 @@ pub fn markdown(report: &GradeReport) -> String {
     }
     out.push_str("| Project | Weight | Tests | Score | Notes |\n|---|---:|---:|---:|---|\n");
     for p in &report.projects {
+        let [name, weight, tests, score, notes] = project_cells(p);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {}% | {} |",
-            p.name,
-            num(p.weight),
-            p.tests.len(),
-            pct(p.score),
-            cell(&p.notes.join("; "))
+            "| {name} | {weight} | {tests} | {score}% | {} |",
+            cell(&notes)
         );
     }
     let _ = writeln!(out, "| **Total** | | | **{}%** | |\n", pct(report.total));

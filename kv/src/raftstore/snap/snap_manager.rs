@@ -17,10 +17,10 @@ use crate::{Error, Result};
 /// Why a snapshot is in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapEntry {
-    Generating = 1,
-    Sending = 2,
-    Receiving = 3,
-    Applying = 4,
+    Generating,
+    Sending,
+    Receiving,
+    Applying,
 }
 
 #[derive(Debug)]
