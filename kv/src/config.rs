@@ -67,6 +67,11 @@ pub struct Config {
     /// deterministic simulator turns it off, as its "crashes" are orderly
     /// stops of one process whose writes the OS keeps anyway.
     pub raft_sync_log: bool,
+    /// Whether a leader serves read-only commands (Gets and Snaps) without
+    /// a log entry, once a round of heartbeats has confirmed it still leads
+    /// (raft's ReadIndex). Off, every read goes through the log, as in
+    /// TinyKV Go.
+    pub raft_read_index: bool,
     /// Mixed into every peer's election-timeout generator (0 = none): the
     /// deterministic simulator passes its seed here, so that each seed
     /// draws other timeouts.
@@ -125,6 +130,7 @@ impl Config {
             raft_pre_vote: true,
             raft_retry_vote_requests: true,
             raft_sync_log: true,
+            raft_read_index: true,
             raft_seed: 0,
             raft_log_gc_tick_interval: Duration::from_secs(10),
             // Assuming entries of about 1 KiB.

@@ -55,6 +55,8 @@ fn raft_message_with_entries_and_snapshot() {
                 }),
             }),
             reject: false,
+            // Not in Go's proto; empty, so left out of the encoding.
+            context: vec![],
         }),
         region_epoch: Some(RegionEpoch {
             conf_ver: 1,

@@ -34,6 +34,7 @@ pub mod log;
 pub mod progress;
 pub mod raft;
 pub mod rawnode;
+pub mod read_only;
 pub mod rng;
 pub mod storage;
 pub mod util;
@@ -46,6 +47,7 @@ pub use crate::log::RaftLog;
 pub use crate::progress::{Progress, ProgressState};
 pub use crate::raft::{Config, Raft, StateType, NONE};
 pub use crate::rawnode::{RawNode, Ready, SoftState};
+pub use crate::read_only::ReadState;
 pub use crate::rng::Rng;
 pub use crate::storage::{MemoryStorage, Storage};
 
@@ -61,6 +63,8 @@ mod raft_paper_test;
 mod raft_test;
 #[cfg(test)]
 mod rawnode_test;
+#[cfg(test)]
+mod read_index_test;
 #[cfg(test)]
 mod test_harness;
 #[cfg(test)]

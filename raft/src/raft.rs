@@ -16,6 +16,7 @@ use crate::errors::{Error, Result, StorageError};
 use crate::log::RaftLog;
 use crate::progress::{Progress, ProgressState};
 use crate::rawnode::SoftState;
+use crate::read_only::{ReadOnly, ReadState};
 use crate::rng::Rng;
 use crate::storage::Storage;
 
@@ -185,6 +186,11 @@ pub struct Raft<T: Storage> {
     pub pre_vote: bool,
     /// [`Config::retry_vote_requests`].
     pub retry_vote_requests: bool,
+    /// Reads confirmed since the last [`Ready`](crate::Ready), for the
+    /// application to answer once it has applied up to their index.
+    pub read_states: Vec<ReadState>,
+    /// Reads waiting for a quorum to confirm this leader (leader only).
+    pub read_only: ReadOnly,
     randomized_election_timeout: usize,
     rng: Rng,
 }
@@ -229,6 +235,8 @@ impl<T: Storage> Raft<T> {
             max_inflight_msgs: c.max_inflight_msgs,
             pre_vote: c.pre_vote,
             retry_vote_requests: c.retry_vote_requests,
+            read_states: Vec::new(),
+            read_only: ReadOnly::default(),
             randomized_election_timeout: c.election_tick,
             rng: Rng::new(seed),
             raft_log,
@@ -414,6 +422,12 @@ impl<T: Storage> Raft<T> {
         let matched = self.prs.get(&to).map_or(0, |p| p.matched);
         let mut m = Self::message(to, MessageType::MsgHeartbeat);
         m.commit = matched.min(self.raft_log.committed);
+        // student: begin 3B: (optional, for reads without log entries) carry the id of the newest read waiting for confirmation
+        if let Some(ctx) = self.read_only.last_ctx() {
+            m.context = ctx.to_vec();
+        }
+        // student: stub
+        // student: end
         self.send(m);
         // student: end
     }
@@ -507,6 +521,10 @@ impl<T: Storage> Raft<T> {
             self.election_timeout + (self.rng.next_u64() % self.election_timeout as u64) as usize;
         self.votes.clear();
         self.lead_transferee = NONE;
+        // student: begin 3B: (optional, for reads without log entries) a new term or role forgets the reads being confirmed
+        self.read_only.clear();
+        // student: stub
+        // student: end
         // student: end
     }
 
@@ -882,7 +900,15 @@ impl<T: Storage> Raft<T> {
             MessageType::MsgBeat => self.bcast_heartbeat(),
             MessageType::MsgPropose => self.propose(m.entries)?,
             MessageType::MsgAppendResponse => self.handle_append_response(m),
-            MessageType::MsgHeartbeatResponse => self.handle_heartbeat_response(m.from),
+            MessageType::MsgHeartbeatResponse => {
+                self.handle_heartbeat_response(m.from);
+                // student: begin 3B: (optional, for reads without log entries) count the answer as a confirmation of the read it names
+                if !m.context.is_empty() {
+                    self.handle_read_ack(m.from, &m.context);
+                }
+                // student: stub
+                // student: end
+            }
             // student: begin 3A: a leader handles MsgTransferLeader
             MessageType::MsgTransferLeader => self.handle_transfer_leader(m.from),
             // student: stub
@@ -932,6 +958,51 @@ impl<T: Storage> Raft<T> {
         }
         // student: stub
         // student: end
+        // student: end
+    }
+
+    /// Starts a read without a log entry: notes the commit index and asks
+    /// the members, with a round of heartbeats, to confirm this leader. The
+    /// read comes out as a [`ReadState`] with `ctx` once a quorum has.
+    /// Fails with [`Error::ProposalDropped`] when this node cannot serve
+    /// it: not the leader, or no entry of its term committed yet (until
+    /// then its commit index may be behind the last leader's); the
+    /// application then reads through the log.
+    pub fn read_index(&mut self, ctx: Vec<u8>) -> Result<()> {
+        // student: begin 3B: (optional, for reads without log entries) as a leader with an entry of its term committed, note the commit index and confirm it with heartbeats (alone: at once); refuse otherwise
+        let committed = self.raft_log.committed;
+        if self.state != StateType::Leader
+            || !self.prs.contains_key(&self.id)
+            || !self.raft_log.match_term(committed, self.term)
+        {
+            return Err(Error::ProposalDropped);
+        }
+        if self.quorum() == 1 {
+            self.read_states.push(ReadState {
+                index: committed,
+                request_ctx: ctx,
+            });
+            return Ok(());
+        }
+        self.read_only.add(ctx, committed, self.id);
+        self.bcast_heartbeat();
+        Ok(())
+        // student: stub
+        // Err(Error::ProposalDropped)
+        // student: end
+    }
+
+    /// `from` answered the heartbeat that carried read id `ctx`: once a
+    /// quorum of members has, that read and the ones before it are ready.
+    fn handle_read_ack(&mut self, from: u64, ctx: &[u8]) {
+        // student: begin 3B: (optional, for reads without log entries) record the confirmation; on a quorum, release the read and every read before it
+        let quorum = self.quorum();
+        let prs = &self.prs;
+        let released = self
+            .read_only
+            .ack(ctx, from, quorum, |id| prs.contains_key(&id));
+        self.read_states.extend(released);
+        // student: stub
         // student: end
     }
 
@@ -1108,7 +1179,12 @@ impl<T: Storage> Raft<T> {
             self.raft_log
                 .commit_to(m.commit.min(self.raft_log.last_index()));
         }
-        self.send(Self::message(m.from, MessageType::MsgHeartbeatResponse));
+        let mut resp = Self::message(m.from, MessageType::MsgHeartbeatResponse);
+        // student: begin 3B: (optional, for reads without log entries) give the heartbeat's read id back
+        resp.context = m.context;
+        // student: stub
+        // student: end
+        self.send(resp);
         // student: end
     }
 

@@ -9,6 +9,7 @@ use crate::eraftpb::{
 use crate::errors::{Error, Result};
 use crate::progress::Progress;
 use crate::raft::{Config, Raft, StateType};
+use crate::read_only::ReadState;
 use crate::storage::Storage;
 use crate::util::{is_local_msg, is_response_msg};
 
@@ -38,6 +39,9 @@ pub struct Ready {
     pub committed_entries: Vec<Entry>,
     /// Messages to send once `hard_state` and `entries` are durable.
     pub messages: Vec<Message>,
+    /// Reads the leader has confirmed (see [`RawNode::read_index`]): each
+    /// may be answered once everything up to its index is applied.
+    pub read_states: Vec<ReadState>,
 }
 
 /// A [`Raft`] node as the application drives it: ticks, proposals and
@@ -131,6 +135,15 @@ impl<T: Storage> RawNode<T> {
         self.raft.apply_conf_change(cc)
     }
 
+    /// Asks to read without a log entry: `ctx` names the read. Once a
+    /// quorum has confirmed this leader, a [`Ready`]'s `read_states` holds
+    /// the read with the index to apply up to before answering it. An error
+    /// means the read cannot be served this way now (see
+    /// [`Raft::read_index`]); the application proposes it instead.
+    pub fn read_index(&mut self, ctx: Vec<u8>) -> Result<()> {
+        self.raft.read_index(ctx)
+    }
+
     /// Feeds a message received from a peer.
     pub fn step(&mut self, m: Message) -> Result<()> {
         let t = m.msg_type();
@@ -157,6 +170,11 @@ impl<T: Storage> RawNode<T> {
             snapshot: r.raft_log.pending_snapshot.clone(),
             committed_entries: r.raft_log.next_ents(),
             messages: std::mem::take(&mut r.msgs),
+            // student: begin 3B: (optional, for reads without log entries) hand over the confirmed reads
+            read_states: std::mem::take(&mut r.read_states),
+            // student: stub
+            // read_states: Vec::new(),
+            // student: end
         }
         // student: end
     }
@@ -171,6 +189,10 @@ impl<T: Storage> RawNode<T> {
             || !r.raft_log.unstable_entries().is_empty()
             || r.raft_log.has_next_ents()
             || r.raft_log.pending_snapshot.is_some()
+            // student: begin 3B: (optional, for reads without log entries) confirmed reads are work too
+            || !r.read_states.is_empty()
+        // student: stub
+        // student: end
         // student: end
     }
 

@@ -155,7 +155,7 @@ impl PeerMsgHandler<'_> {
         // student: end
     }
 
-    fn apply_requests(
+    pub(super) fn apply_requests(
         &mut self,
         req: &RaftCmdRequest,
         cb: Option<Callback>,

@@ -20,6 +20,11 @@ pub static RAFT_ENTRIES_PERSISTED: AtomicU64 = AtomicU64::new(0);
 pub static ENTRIES_APPLIED: AtomicU64 = AtomicU64::new(0);
 /// Writes of the kv engine made while applying.
 pub static KV_BATCH_WRITES: AtomicU64 = AtomicU64::new(0);
+/// Read-only commands answered without a log entry (ReadIndex).
+pub static READS_BY_INDEX: AtomicU64 = AtomicU64::new(0);
+/// Read-only commands raft could not confirm by ReadIndex, sent through
+/// the log instead.
+pub static READS_THROUGH_LOG: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
@@ -35,6 +40,8 @@ pub struct Snapshot {
     pub raft_entries_persisted: u64,
     pub entries_applied: u64,
     pub kv_batch_writes: u64,
+    pub reads_by_index: u64,
+    pub reads_through_log: u64,
 }
 
 pub fn snapshot() -> Snapshot {
@@ -47,6 +54,8 @@ pub fn snapshot() -> Snapshot {
         raft_entries_persisted: get(&RAFT_ENTRIES_PERSISTED),
         entries_applied: get(&ENTRIES_APPLIED),
         kv_batch_writes: get(&KV_BATCH_WRITES),
+        reads_by_index: get(&READS_BY_INDEX),
+        reads_through_log: get(&READS_THROUGH_LOG),
     }
 }
 
@@ -61,6 +70,8 @@ impl Snapshot {
             raft_entries_persisted: self.raft_entries_persisted - earlier.raft_entries_persisted,
             entries_applied: self.entries_applied - earlier.entries_applied,
             kv_batch_writes: self.kv_batch_writes - earlier.kv_batch_writes,
+            reads_by_index: self.reads_by_index - earlier.reads_by_index,
+            reads_through_log: self.reads_through_log - earlier.reads_through_log,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod peer;
 pub mod peer_msg_handler;
 pub mod peer_storage;
 pub mod raft_worker;
+pub mod read;
 pub mod router;
 pub mod runner;
 pub mod scheduler_client;

@@ -13,6 +13,7 @@ use crate::raftstore::cmd_resp::{err_resp, err_resp_stale_command};
 use crate::raftstore::message::Callback;
 use crate::raftstore::meta;
 use crate::raftstore::peer_storage::PeerStorage;
+use crate::raftstore::read::ReadQueue;
 use crate::raftstore::runner::{RegionTaskSender, SchedulerTask};
 use crate::raftstore::store::Transport;
 use crate::raftstore::ticker::Ticker;
@@ -53,6 +54,8 @@ pub struct Peer {
     /// are proposed together (one append, one message per follower) before
     /// anything else touches the raft group.
     pub batched_proposals: Vec<(Vec<u8>, Callback)>,
+    /// Read-only commands served without a log entry (ReadIndex).
+    pub reads: ReadQueue,
     /// Raft log entries before this index have been deleted from the engine.
     pub last_compacted_idx: u64,
     peer_cache: BTreeMap<u64, MetaPeer>,
@@ -150,6 +153,7 @@ impl Peer {
             span: tracing::info_span!("peer", region_id, peer_id = meta_peer.id),
             proposals: VecDeque::new(),
             batched_proposals: Vec::new(),
+            reads: ReadQueue::default(),
             last_compacted_idx: 0,
             peer_cache: BTreeMap::new(),
             peers_start_pending_tick: BTreeMap::new(),
@@ -224,6 +228,7 @@ impl Peer {
         for (_, cb) in self.batched_proposals.drain(..) {
             notify_req_region_removed(region.id, cb);
         }
+        self.reads.region_removed(region.id);
         tracing::info!("destroyed itself");
         Ok(())
     }

@@ -18,6 +18,7 @@ use crate::raftstore::cmd_resp::{bind_resp_term, err_resp, new_cmd_resp};
 use crate::raftstore::message::{Callback, MsgVerdict, PeerMsg, StoreMsg};
 use crate::raftstore::metrics;
 use crate::raftstore::peer::{Peer, Proposal};
+use crate::raftstore::read::is_read_only;
 use crate::raftstore::runner::{RaftLogGcTask, SchedulerTask, SplitCheckTask};
 use crate::raftstore::snap::{SnapKey, SnapKeyWithSending};
 use crate::raftstore::store::GlobalContext;
@@ -205,6 +206,9 @@ impl<'a> PeerMsgHandler<'a> {
         }
         match req.admin_request.as_ref().map(|a| a.cmd_type()) {
             None => match check_requests(&req, self.peer.region()) {
+                Ok(()) if self.ctx.cfg.raft_read_index && is_read_only(&req) => {
+                    self.propose_read(req, cb)
+                }
                 Ok(()) => {
                     self.peer.batched_proposals.push((req.encode_to_vec(), cb));
                 }
@@ -240,6 +244,8 @@ impl<'a> PeerMsgHandler<'a> {
     /// Proposes the round's batched normal commands as one raft step; each
     /// callback waits for its own index.
     pub fn flush_proposals(&mut self) {
+        // Reads raft cannot confirm without the log join the batch.
+        self.flush_reads();
         // student: begin 2B: propose the round's batched commands in one raft step and queue a Proposal (index, term, callback) for each
         if self.peer.batched_proposals.is_empty() {
             return;
@@ -789,7 +795,8 @@ impl<'a> PeerMsgHandler<'a> {
 
     /// Second half of a ready round, after the raft batch is durable: send
     /// the messages, apply committed entries, advance raft.
-    pub fn post_ready(&mut self, pending: PendingReady) {
+    pub fn post_ready(&mut self, mut pending: PendingReady) {
+        let confirmed_reads = std::mem::take(&mut pending.ready.read_states);
         // student: begin 2B: after the round's raft batch is durable: send the messages, apply the committed entries, advance raft
         let mut ready = pending.ready;
         if self.peer.stopped {
@@ -812,6 +819,7 @@ impl<'a> PeerMsgHandler<'a> {
         ready.committed_entries = committed;
         self.peer.raft_group.advance(ready);
         // student: end
+        self.serve_reads(confirmed_reads);
     }
 }
 
