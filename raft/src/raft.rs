@@ -977,15 +977,12 @@ impl<T: Storage> Raft<T> {
         {
             return Err(Error::ProposalDropped);
         }
-        if self.quorum() == 1 {
-            self.read_states.push(ReadState {
-                index: committed,
-                request_ctx: ctx,
-            });
-            return Ok(());
-        }
         self.read_only.add(ctx, committed, self.id);
-        self.bcast_heartbeat();
+        // Alone, our own confirmation is the quorum.
+        self.release_reads();
+        if !self.read_only.is_empty() {
+            self.bcast_heartbeat();
+        }
         Ok(())
         // student: stub
         // Err(Error::ProposalDropped)
@@ -996,11 +993,18 @@ impl<T: Storage> Raft<T> {
     /// quorum of members has, that read and the ones before it are ready.
     fn handle_read_ack(&mut self, from: u64, ctx: &[u8]) {
         // student: begin 3B: (optional, for reads without log entries) record the confirmation; on a quorum, release the read and every read before it
+        self.read_only.ack(ctx, from);
+        self.release_reads();
+        // student: stub
+        // student: end
+    }
+
+    /// Hands out the reads a quorum of the current members has confirmed.
+    fn release_reads(&mut self) {
+        // student: begin 3B: (optional, for reads without log entries) move the reads a quorum of current members confirmed (and those before them) to read_states
         let quorum = self.quorum();
         let prs = &self.prs;
-        let released = self
-            .read_only
-            .ack(ctx, from, quorum, |id| prs.contains_key(&id));
+        let released = self.read_only.release(quorum, |id| prs.contains_key(&id));
         self.read_states.extend(released);
         // student: stub
         // student: end
@@ -1235,6 +1239,12 @@ impl<T: Storage> Raft<T> {
         if self.state == StateType::Leader && !self.prs.is_empty() && self.maybe_commit() {
             self.bcast_append();
         }
+        // student: begin 3B: (optional, for reads without log entries) the smaller quorum may already have confirmed waiting reads
+        if self.state == StateType::Leader {
+            self.release_reads();
+        }
+        // student: stub
+        // student: end
         // student: end
     }
 

@@ -139,3 +139,26 @@ fn a_leader_that_loses_office_forgets_the_reads_it_was_confirming() {
     nt.send(vec![beat(2)]);
     assert!(nt.raft(2).read_states.is_empty());
 }
+
+#[test]
+fn a_member_leaving_releases_what_the_smaller_quorum_confirmed() {
+    use crate::eraftpb::{ConfChange, ConfChangeType};
+    let mut nt = new_network(vec![None, None]);
+    nt.send(vec![hup(1)]);
+    assert_eq!(nt.raft(1).state, StateType::Leader);
+    nt.isolate(2);
+    read(&mut nt, 1, b"r1").unwrap();
+    read(&mut nt, 1, b"r2").unwrap();
+    assert!(nt.raft(1).read_states.is_empty());
+    // Node 2 leaves: nobody is left to answer, and the leader's own
+    // confirmation is now the quorum.
+    nt.raft(1).apply_conf_change(&ConfChange {
+        change_type: ConfChangeType::RemoveNode as i32,
+        node_id: 2,
+        ..Default::default()
+    });
+    assert_eq!(nt.raft(1).read_states, vec![rs(1, b"r1"), rs(1, b"r2")]);
+    // A new read is confirmed at once, after them.
+    nt.raft(1).read_index(b"r3".to_vec()).unwrap();
+    assert_eq!(nt.raft(1).read_states.len(), 3);
+}

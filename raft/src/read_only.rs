@@ -60,24 +60,25 @@ impl ReadOnly {
         self.pending.back().map(|r| r.ctx.as_slice())
     }
 
-    /// Records that `from` answered a heartbeat carrying `ctx`. When the
-    /// members counted by `is_voter` that confirmed it reach `quorum`, the
-    /// read and every read before it are released, in order.
-    pub fn ack(
-        &mut self,
-        ctx: &[u8],
-        from: u64,
-        quorum: usize,
-        is_voter: impl Fn(u64) -> bool,
-    ) -> Vec<ReadState> {
-        let Some(pos) = self.pending.iter().position(|r| r.ctx == ctx) else {
+    /// Records that `from` answered a heartbeat carrying `ctx` (an id no
+    /// longer queued is ignored).
+    pub fn ack(&mut self, ctx: &[u8], from: u64) {
+        if let Some(read) = self.pending.iter_mut().find(|r| r.ctx == ctx) {
+            read.acks.insert(from);
+        }
+    }
+
+    /// Releases, in order, the newest read confirmed by `quorum` of the
+    /// members `is_voter` counts, and every read before it. Called after
+    /// each answer, for a new read (alone, a leader confirms it at once),
+    /// and when a member leaves: the smaller quorum may already be there,
+    /// and with nobody left to answer, nothing else would release it.
+    pub fn release(&mut self, quorum: usize, is_voter: impl Fn(u64) -> bool) -> Vec<ReadState> {
+        let confirmed =
+            |r: &PendingRead| r.acks.iter().filter(|&&id| is_voter(id)).count() >= quorum;
+        let Some(pos) = self.pending.iter().rposition(confirmed) else {
             return Vec::new();
         };
-        let read = &mut self.pending[pos];
-        read.acks.insert(from);
-        if read.acks.iter().filter(|&&id| is_voter(id)).count() < quorum {
-            return Vec::new();
-        }
         self.pending
             .drain(..=pos)
             .map(|r| ReadState {
@@ -124,18 +125,37 @@ mod tests {
         ro.add(b"c".to_vec(), 9, 1);
         assert_eq!(ro.last_ctx(), Some(&b"c"[..]));
         let voters = |id: u64| id <= 5;
+        let answer = |ro: &mut ReadOnly, ctx: &[u8], from: u64| {
+            ro.ack(ctx, from);
+            ro.release(3, voters)
+        };
         // Two of five (the leader and 2) confirm "b": not yet a quorum.
-        assert_eq!(ro.ack(b"b", 2, 3, voters), vec![]);
+        assert_eq!(answer(&mut ro, b"b", 2), vec![]);
         // A non-voter's answer does not count.
-        assert_eq!(ro.ack(b"b", 9, 3, voters), vec![]);
-        assert_eq!(ro.ack(b"b", 3, 3, voters), vec![rs(5, b"a"), rs(7, b"b")]);
+        assert_eq!(answer(&mut ro, b"b", 9), vec![]);
+        assert_eq!(answer(&mut ro, b"b", 3), vec![rs(5, b"a"), rs(7, b"b")]);
         assert_eq!(ro.len(), 1);
         // Answers for a read already released are ignored.
-        assert_eq!(ro.ack(b"a", 4, 3, voters), vec![]);
-        assert_eq!(ro.ack(b"c", 4, 3, voters), vec![]);
-        assert_eq!(ro.ack(b"c", 4, 3, voters), vec![], "one member counts once");
-        assert_eq!(ro.ack(b"c", 5, 3, voters), vec![rs(9, b"c")]);
+        assert_eq!(answer(&mut ro, b"a", 4), vec![]);
+        assert_eq!(answer(&mut ro, b"c", 4), vec![]);
+        assert_eq!(answer(&mut ro, b"c", 4), vec![], "one member counts once");
+        assert_eq!(answer(&mut ro, b"c", 5), vec![rs(9, b"c")]);
         assert!(ro.is_empty());
+    }
+
+    #[test]
+    fn a_smaller_quorum_releases_what_the_answers_so_far_confirm() {
+        let mut ro = ReadOnly::default();
+        ro.add(b"a".to_vec(), 5, 1);
+        ro.ack(b"a", 2);
+        ro.add(b"b".to_vec(), 6, 1);
+        ro.add(b"c".to_vec(), 7, 1);
+        // Five members: nothing is confirmed by 1 and 2 alone.
+        assert_eq!(ro.release(3, |_| true), vec![]);
+        // Three left: "a" has its two answers; "b" and "c" only the leader's.
+        assert_eq!(ro.release(2, |id| id <= 3), vec![rs(5, b"a")]);
+        // The leader alone: everything, in order.
+        assert_eq!(ro.release(1, |id| id == 1), vec![rs(6, b"b"), rs(7, b"c")]);
     }
 
     #[test]
@@ -147,6 +167,7 @@ mod tests {
         ro.clear();
         assert!(ro.is_empty());
         assert_eq!(ro.last_ctx(), None);
-        assert_eq!(ro.ack(b"a", 2, 2, |_| true), vec![]);
+        ro.ack(b"a", 2);
+        assert_eq!(ro.release(1, |_| true), vec![]);
     }
 }

@@ -132,8 +132,21 @@ impl PeerMsgHandler<'_> {
                 continue;
             };
             let id = u64::from_be_bytes(id);
-            if let Some(batch) = reads.waiting.iter_mut().find(|b| b.id == id) {
-                batch.index = Some(state.index);
+            let Some(confirmed) = reads.waiting.iter().find(|b| b.id == id) else {
+                continue;
+            };
+            // The answers that confirmed this read came after every read
+            // queued before it arrived, so they confirm those too (a raft
+            // that releases only the read named still unblocks the queue):
+            // at this read's index, which is no lower than theirs.
+            let term = confirmed.term;
+            for batch in reads.waiting.iter_mut() {
+                if batch.id > id {
+                    break;
+                }
+                if batch.term == term {
+                    batch.index = Some(batch.index.unwrap_or(state.index));
+                }
             }
         }
         if reads.waiting.is_empty() {
