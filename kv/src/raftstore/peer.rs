@@ -68,6 +68,10 @@ pub struct Peer {
     pub size_diff_hint: u64,
     /// The region's size as the last split check measured it.
     pub approximate_size: Option<u64>,
+    /// The tick at which each other peer was last heard from (any raft
+    /// message that reached raft): a leader hands leadership over only to
+    /// a peer it has heard from lately.
+    pub peer_heartbeats: BTreeMap<u64, i64>,
 }
 
 impl Peer {
@@ -160,6 +164,7 @@ impl Peer {
             stopped: false,
             size_diff_hint: 0,
             approximate_size: None,
+            peer_heartbeats: BTreeMap::new(),
         })
     }
 
@@ -297,7 +302,7 @@ impl Peer {
         s
     }
 
-    fn current_tick(&self) -> i64 {
+    pub(crate) fn current_tick(&self) -> i64 {
         self.ticker.as_ref().map_or(0, |t| t.now())
     }
 

@@ -316,8 +316,15 @@ impl<'a> PeerMsgHandler<'a> {
         // commit on their own; with two peers the survivor could never win
         // an election. Hand leadership over first and let the client retry.
         // The scheduler repeats its request on every heartbeat: a transfer
-        // under way is left to finish (or time out), not restarted.
+        // under way is left to finish (or time out), not restarted. Only a
+        // peer heard from within an election timeout is a candidate (the
+        // most caught-up, then the most recently heard): a transfer to an
+        // unreachable peer would drop every proposal until it times out,
+        // and the next heartbeat would start it again at once.
         if change_type == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
+            let now = self.peer.current_tick();
+            let recent = self.ctx.cfg.raft_election_timeout_ticks as i64;
+            let heard = &self.peer.peer_heartbeats;
             let raft = &self.peer.raft_group.raft;
             let other = (raft.lead_transferee == raft::NONE)
                 .then(|| {
@@ -326,8 +333,12 @@ impl<'a> PeerMsgHandler<'a> {
                         .peers
                         .iter()
                         .filter(|p| p.id != target.id)
-                        .max_by_key(|p| raft.prs.get(&p.id).map_or(0, |pr| pr.matched))
-                        .map(|p| p.id)
+                        .filter_map(|p| {
+                            let t = *heard.get(&p.id)?;
+                            (now - t <= recent).then_some((p.id, t))
+                        })
+                        .max_by_key(|&(id, t)| (raft.prs.get(&id).map_or(0, |pr| pr.matched), t))
+                        .map(|(id, _)| id)
                 })
                 .flatten();
             if let Some(other) = other {
@@ -390,6 +401,8 @@ impl<'a> PeerMsgHandler<'a> {
         }
         let from = msg.from_peer.unwrap_or_default();
         self.peer.insert_peer_cache(from);
+        let now = self.peer.current_tick();
+        self.peer.peer_heartbeats.insert(from.id, now);
         let Some(m) = msg.message else { return Ok(()) };
         if let Err(e) = self.peer.raft_group.step(m) {
             tracing::debug!(%e, "step failed");
