@@ -4,26 +4,15 @@
 
 use pretty_assertions::assert_eq;
 
-use crate::eraftpb::{Entry, Message, MessageType};
+use crate::eraftpb::{Message, MessageType};
 use crate::raft::{Config, Raft, StateType};
 use crate::storage::MemoryStorage;
-use crate::test_harness::{msg, new_network_with_config, new_test_config, Network};
+use crate::test_harness::{
+    hup, msg, new_network_with_config, new_test_config, propose_one as propose, Network,
+};
 
 fn pre_vote(c: &mut Config) {
     c.pre_vote = true;
-}
-
-fn hup(id: u64) -> Message {
-    msg(id, id, MessageType::MsgHup)
-}
-
-fn propose(nt: &mut Network, id: u64) {
-    let mut m = msg(id, id, MessageType::MsgPropose);
-    m.entries = vec![Entry {
-        data: b"x".to_vec(),
-        ..Default::default()
-    }];
-    nt.send(vec![m]);
 }
 
 /// (state, term, lead) of every node of `nt`, in id order.

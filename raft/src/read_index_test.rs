@@ -3,28 +3,11 @@
 
 use pretty_assertions::assert_eq;
 
-use crate::eraftpb::{Entry, Message, MessageType};
+use crate::eraftpb::MessageType;
 use crate::errors::Error;
 use crate::raft::StateType;
 use crate::read_only::ReadState;
-use crate::test_harness::{msg, new_network, Network};
-
-fn hup(id: u64) -> Message {
-    msg(id, id, MessageType::MsgHup)
-}
-
-fn beat(id: u64) -> Message {
-    msg(id, id, MessageType::MsgBeat)
-}
-
-fn propose(nt: &mut Network, id: u64) {
-    let mut m = msg(id, id, MessageType::MsgPropose);
-    m.entries = vec![Entry {
-        data: b"x".to_vec(),
-        ..Default::default()
-    }];
-    nt.send(vec![m]);
-}
+use crate::test_harness::{beat, hup, new_network, propose_one as propose, Network};
 
 /// Asks node `id` for a read named `ctx` and delivers what it sends.
 fn read(nt: &mut Network, id: u64, ctx: &[u8]) -> Result<(), Error> {

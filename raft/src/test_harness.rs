@@ -354,3 +354,23 @@ pub fn msg(from: u64, to: u64, t: MessageType) -> Message {
         ..Default::default()
     }
 }
+
+/// A node's own MsgHup: campaign now.
+pub fn hup(id: u64) -> Message {
+    msg(id, id, MessageType::MsgHup)
+}
+
+/// A node's own MsgBeat: send heartbeats now.
+pub fn beat(id: u64) -> Message {
+    msg(id, id, MessageType::MsgBeat)
+}
+
+/// Proposes one entry (`x`) at node `id` and delivers what follows.
+pub fn propose_one(nt: &mut Network, id: u64) {
+    let mut m = msg(id, id, MessageType::MsgPropose);
+    m.entries = vec![Entry {
+        data: b"x".to_vec(),
+        ..Default::default()
+    }];
+    nt.send(vec![m]);
+}
