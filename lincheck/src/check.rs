@@ -120,10 +120,13 @@ fn checked_ops(history: &History) -> Result<Vec<(&Op, u64)>, Violation> {
                     return Err(malformed(op, "a scan without pairs"));
                 };
                 let in_range = |k: &Bytes| k >= start && (end.is_empty() || k < end);
-                if let Some((k, _)) = pairs.iter().find(|(k, _)| !in_range(k)) {
-                    return Err(malformed(op, &format!("returned {k}, outside its range")));
+                if let Some(p) = pairs.iter().find(|p| !in_range(p.key())) {
+                    return Err(malformed(
+                        op,
+                        &format!("returned {}, outside its range", p.key()),
+                    ));
                 }
-                if pairs.windows(2).any(|w| w[0].0 >= w[1].0) {
+                if pairs.windows(2).any(|w| w[0].key() >= w[1].key()) {
                     return Err(malformed(op, "returned keys out of order or twice"));
                 }
             }
@@ -147,7 +150,7 @@ fn keys_of<'h>(checked: &[(&'h Op, u64)]) -> Vec<&'h Bytes> {
                 Outcome::Ok {
                     read: Some(Read::Pairs(pairs)),
                 },
-            ) => keys.extend(pairs.iter().map(|(k, _)| k)),
+            ) => keys.extend(pairs.iter().map(|p| p.key())),
             _ => {}
         }
     }
@@ -205,10 +208,13 @@ fn split_by_key<'h>(
                 let hi = written.partition_point(|k| (end.is_empty() || *k < end) && *k <= last);
                 let mut covered = written[lo..hi.max(lo)].iter().copied().peekable();
                 let (lo, hi) = (
-                    pairs.partition_point(|(k, _)| k < first),
-                    pairs.partition_point(|(k, _)| k <= last),
+                    pairs.partition_point(|p| p.key() < first),
+                    pairs.partition_point(|p| p.key() <= last),
                 );
-                let mut found = pairs[lo..hi.max(lo)].iter().peekable();
+                let mut found = pairs[lo..hi.max(lo)]
+                    .iter()
+                    .map(|p| (p.key(), p.value()))
+                    .peekable();
                 loop {
                     let (key, value) = match (covered.peek().copied(), found.peek().copied()) {
                         (None, None) => break,

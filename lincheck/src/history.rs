@@ -1,6 +1,7 @@
 //! Client histories: what each client asked, when, and what came of it.
 
-use std::collections::HashSet;
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -8,10 +9,11 @@ use serde::{Deserialize, Serialize};
 
 /// Bytes of a key or value, shared: a history repeats each key and value
 /// in every read that returns it, and a [`Recorder`] keeps one copy of
-/// each. In JSON a UTF-8 string stays a string; anything else is an array
-/// of numbers.
+/// each. One pointer wide, so a scan's pair costs 16 bytes of the history
+/// (long histories hold millions). In JSON a UTF-8 string stays a string;
+/// anything else is an array of numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bytes(pub Arc<[u8]>);
+pub struct Bytes(Arc<Box<[u8]>>);
 
 impl Bytes {
     /// The bytes themselves.
@@ -22,6 +24,25 @@ impl Bytes {
     /// True for no bytes at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// True if both share one copy of their bytes.
+    pub fn shares(&self, other: &Bytes) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Where the shared copy is: the same for clones, different for two
+    /// copies alive at once.
+    fn address(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+// `Box<[u8]>` hashes and compares as its slice does, so a set of `Bytes`
+// can be searched by slice.
+impl Borrow<[u8]> for Bytes {
+    fn borrow(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -64,19 +85,55 @@ impl std::fmt::Display for Bytes {
 
 impl From<&[u8]> for Bytes {
     fn from(b: &[u8]) -> Self {
-        Bytes(b.into())
+        Bytes(Arc::new(b.into()))
     }
 }
 
 impl From<Vec<u8>> for Bytes {
     fn from(b: Vec<u8>) -> Self {
-        Bytes(b.into())
+        Bytes(Arc::new(b.into()))
     }
 }
 
 impl From<&str> for Bytes {
     fn from(s: &str) -> Self {
-        Bytes(s.as_bytes().into())
+        s.as_bytes().into()
+    }
+}
+
+/// A key and the value a scan read for it, shared as [`Bytes`] are: a key
+/// keeps its value across many scans of a long history, and each scan
+/// that returns the pair then costs one pointer. In JSON `[key, value]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pair(Arc<(Bytes, Bytes)>);
+
+impl Pair {
+    /// The pair of `key` and `value`.
+    pub fn new(key: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        Pair(Arc::new((key.into(), value.into())))
+    }
+
+    /// The key.
+    pub fn key(&self) -> &Bytes {
+        &self.0 .0
+    }
+
+    /// The value read for it.
+    pub fn value(&self) -> &Bytes {
+        &self.0 .1
+    }
+}
+
+impl Serialize for Pair {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_ref().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (key, value) = <(Bytes, Bytes)>::deserialize(d)?;
+        Ok(Pair::new(key, value))
     }
 }
 
@@ -140,7 +197,7 @@ pub enum Read {
     /// A get: the value, or `None` if the key was absent.
     Value(Option<Bytes>),
     /// A scan: the pairs found, in key order.
-    Pairs(Vec<(Bytes, Bytes)>),
+    Pairs(Vec<Pair>),
 }
 
 /// One operation of a history. Times are nanoseconds on one clock for the
@@ -233,23 +290,35 @@ pub struct Recorder {
     inner: Mutex<Recording>,
 }
 
-/// What a [`Recorder`] holds: the operations, and one copy of every key
-/// and value in them.
+/// What a [`Recorder`] holds: the operations, and one copy of every key,
+/// value and scanned pair in them.
 #[derive(Default)]
 struct Recording {
     ops: Vec<Op>,
-    bytes: HashSet<Arc<[u8]>>,
+    bytes: HashSet<Bytes>,
+    /// Scanned pairs by the addresses of their (held) key and value.
+    pairs: HashMap<(usize, usize), Pair>,
 }
 
 impl Recording {
     /// Makes `b` share the copy of its bytes already held, or holds it.
     fn intern(&mut self, b: &mut Bytes) {
-        match self.bytes.get(&b.0[..]) {
-            Some(held) => b.0 = held.clone(),
+        match self.bytes.get(b.as_slice()) {
+            Some(held) => *b = held.clone(),
             None => {
-                self.bytes.insert(b.0.clone());
+                self.bytes.insert(b.clone());
             }
         }
+    }
+
+    /// The held copy of `b`, made if there is none.
+    fn intern_slice(&mut self, b: &[u8]) -> Bytes {
+        if let Some(held) = self.bytes.get(b) {
+            return held.clone();
+        }
+        let held = Bytes::from(b);
+        self.bytes.insert(held.clone());
+        held
     }
 
     fn intern_call(&mut self, call: &mut Call) {
@@ -266,17 +335,56 @@ impl Recording {
         }
     }
 
+    /// The held copy of the pair of `key` and `value`, made if there is
+    /// none.
+    fn intern_pair(&mut self, key: &[u8], value: &[u8]) -> Pair {
+        let (key, value) = (self.intern_slice(key), self.intern_slice(value));
+        // Held bytes live as long as the recording, so their addresses
+        // name them.
+        let id = (key.address(), value.address());
+        self.pairs
+            .entry(id)
+            .or_insert_with(|| Pair::new(key, value))
+            .clone()
+    }
+
     fn intern_read(&mut self, read: &mut Read) {
         match read {
             Read::Value(Some(v)) => self.intern(v),
             Read::Value(None) => {}
             Read::Pairs(pairs) => {
-                for (k, v) in pairs {
-                    self.intern(k);
-                    self.intern(v);
+                for pair in pairs {
+                    *pair = self.intern_pair(pair.key().as_slice(), pair.value().as_slice());
                 }
             }
         }
+    }
+}
+
+/// A scan's pairs as read, in one buffer (no allocation per pair), for
+/// [`Recorder::ok_pairs`].
+#[derive(Debug, Default)]
+pub struct RawPairs {
+    bytes: Vec<u8>,
+    /// Where each pair's key and value end in `bytes`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl RawPairs {
+    /// Appends a pair.
+    pub fn push(&mut self, key: &[u8], value: &[u8]) {
+        self.bytes.extend_from_slice(key);
+        let key_end = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.ends.push((key_end, self.bytes.len()));
+    }
+
+    /// The pairs, in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|&(_, v)| v));
+        starts
+            .zip(&self.ends)
+            .map(|(start, &(k, v))| (&self.bytes[start..k], &self.bytes[k..v]))
     }
 }
 
@@ -331,6 +439,19 @@ impl Recorder {
     /// The call succeeded; `read` is what a read returned.
     pub fn ok(&self, id: OpId, read: Option<Read>) {
         self.end(id, Outcome::Ok { read });
+    }
+
+    /// The scan succeeded and returned `pairs`: as [`ok`](Recorder::ok)
+    /// with [`Read::Pairs`], without a copy of a key or value already held.
+    pub fn ok_pairs(&self, id: OpId, pairs: &RawPairs) {
+        let now = self.clock.now_ns();
+        let mut inner = self.inner.lock().unwrap();
+        let read = pairs.iter().map(|(k, v)| inner.intern_pair(k, v)).collect();
+        let op = &mut inner.ops[id.0];
+        op.complete = Some(now);
+        op.outcome = Outcome::Ok {
+            read: Some(Read::Pairs(read)),
+        };
     }
 
     /// The call certainly had no effect.

@@ -32,7 +32,9 @@ mod history;
 mod jsonl;
 
 pub use check::{check, Summary, Violation};
-pub use history::{Bytes, Call, Clock, History, Op, OpId, Outcome, Read, Recorder, WallClock};
+pub use history::{
+    Bytes, Call, Clock, History, Op, OpId, Outcome, Pair, RawPairs, Read, Recorder, WallClock,
+};
 pub use jsonl::{read_jsonl, write_jsonl};
 
 #[cfg(test)]

@@ -66,9 +66,7 @@ fn scan(start: &str, end: &str) -> Call {
 fn pairs(kvs: &[(&str, &str)]) -> Outcome {
     Outcome::Ok {
         read: Some(Read::Pairs(
-            kvs.iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
+            kvs.iter().map(|(k, v)| Pair::new(*k, *v)).collect(),
         )),
     }
 }
@@ -365,7 +363,12 @@ fn the_recorder_keeps_one_copy_of_each_key_and_value() {
     let w = rec.invoke(1, put("k", "v"));
     rec.ok(w, None);
     let r = rec.invoke(2, scan("", ""));
-    rec.ok(r, Some(Read::Pairs(vec![("k".into(), "v".into())])));
+    rec.ok(r, Some(Read::Pairs(vec![Pair::new("k", "v")])));
+    let r = rec.invoke(3, scan("", ""));
+    let mut raw = RawPairs::default();
+    raw.push(b"k", b"v");
+    raw.push(b"", b"w");
+    rec.ok_pairs(r, &raw);
     let h = rec.take_history();
     let Call::Put { key, value } = &h.ops[0].call else {
         panic!("a put: {:?}", h.ops[0]);
@@ -376,8 +379,17 @@ fn the_recorder_keeps_one_copy_of_each_key_and_value() {
     else {
         panic!("a scan's pairs: {:?}", h.ops[1]);
     };
-    assert!(std::sync::Arc::ptr_eq(&key.0, &read[0].0 .0));
-    assert!(std::sync::Arc::ptr_eq(&value.0, &read[0].1 .0));
+    assert!(key.shares(read[0].key()));
+    assert!(value.shares(read[0].value()));
+    let Outcome::Ok {
+        read: Some(Read::Pairs(raw_read)),
+    } = &h.ops[2].outcome
+    else {
+        panic!("a scan's pairs: {:?}", h.ops[2]);
+    };
+    assert_eq!(raw_read, &vec![Pair::new("k", "v"), Pair::new("", "w")]);
+    // One pair, kept once for both scans that read it.
+    assert!(std::ptr::eq(read[0].key(), raw_read[0].key()));
     // Taken, not copied: the recorder starts again empty.
     assert!(rec.history().ops.is_empty());
 }

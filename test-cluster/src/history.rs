@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use kv::util::engine_util::{exceed_end_key, DbSnapshot, CF_DEFAULT};
-use lincheck::{Call, History, OpId, Read, Recorder};
+use lincheck::{Call, History, OpId, RawPairs, Read, Recorder};
 use proto::raft_cmdpb::{CmdType, RaftCmdRequest, RaftCmdResponse};
 
 use crate::cluster::{check_single_response, scan_regions, Cluster};
@@ -60,28 +60,23 @@ pub fn record_attempt(rec: &Recorder, id: OpId, call: &Call, outcome: &Outcome) 
     });
     match (covered, answer.snap.as_ref()) {
         (true, Some(snap)) => {
-            let pairs = range_pairs(snap, start.as_slice(), end.as_slice());
-            rec.ok(id, Some(Read::Pairs(pairs)));
+            rec.ok_pairs(id, &range_pairs(snap, start.as_slice(), end.as_slice()))
         }
         _ => rec.failed(id),
     }
 }
 
 /// The pairs of a snapshot in `[start, end)` (an empty `end`: no end).
-fn range_pairs(
-    snap: &DbSnapshot,
-    start: &[u8],
-    end: &[u8],
-) -> Vec<(lincheck::Bytes, lincheck::Bytes)> {
+fn range_pairs(snap: &DbSnapshot, start: &[u8], end: &[u8]) -> RawPairs {
     let mut it = snap.iter_cf(CF_DEFAULT);
     it.seek(start);
-    let mut pairs = Vec::new();
+    let mut pairs = RawPairs::default();
     while it.valid() {
         let k = it.key();
         if exceed_end_key(k, end) {
             break;
         }
-        pairs.push((k.into(), it.value().into()));
+        pairs.push(k, it.value());
         it.next();
     }
     pairs
