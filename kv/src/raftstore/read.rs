@@ -50,16 +50,6 @@ pub struct ReadQueue {
 }
 
 impl ReadQueue {
-    /// How many reads wait, batched or handed to raft.
-    pub fn len(&self) -> usize {
-        self.batched.len() + self.waiting.iter().map(|b| b.cmds.len()).sum::<usize>()
-    }
-
-    /// True if no read waits.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Every waiting read's callback, oldest first, leaving the queue empty.
     fn drain(&mut self) -> impl Iterator<Item = Callback> + '_ {
         self.waiting
@@ -73,6 +63,14 @@ impl ReadQueue {
     pub fn region_removed(&mut self, region_id: u64) {
         for cb in self.drain() {
             notify_req_region_removed(region_id, cb);
+        }
+    }
+
+    /// Fails every read handed to raft: the peer, now at `term`, no
+    /// longer leads the term they were to be confirmed in.
+    fn fail_stale(&mut self, term: u64) {
+        for (_, cb) in self.waiting.drain(..).flat_map(|b| b.cmds) {
+            notify_stale_req(term, cb);
         }
     }
 }
@@ -154,17 +152,7 @@ impl PeerMsgHandler<'_> {
         }
         let term = self.peer.term();
         if !self.peer.is_leader() {
-            let stale: Vec<Callback> = self
-                .peer
-                .reads
-                .waiting
-                .drain(..)
-                .flat_map(|b| b.cmds)
-                .map(|(_, cb)| cb)
-                .collect();
-            for cb in stale {
-                notify_stale_req(term, cb);
-            }
+            self.peer.reads.fail_stale(term);
             return;
         }
         let applied = self.peer.store().applied_index();
