@@ -27,6 +27,7 @@ use crate::report;
 use crate::runner::{self, RunOptions, RunRecord, Status};
 use crate::select::Project;
 use crate::session::{self, Selection};
+use score::Tally;
 
 pub use score::{ProjectWeights, Weights};
 
@@ -163,11 +164,11 @@ pub struct ProjectGrade {
 #[derive(Debug, Clone, Serialize)]
 pub struct TestGrade {
     pub name: String,
-    /// Its share of its project's score.
-    pub weight: f64,
-    /// Runs made (0 if the test did not build or was not found).
-    pub runs: u32,
-    pub passed: u32,
+    /// Its weight within its project and its runs (0 made if the test did
+    /// not build or was not found): what the project's score is made of.
+    /// Serialized inline, as `weight`, `runs` and `passed`.
+    #[serde(flatten)]
+    pub tally: score::Tally,
     /// Percent of the runs that passed, two decimals.
     pub score: f64,
     /// The failure line of the lowest-numbered failed run, or why the test
@@ -671,15 +672,16 @@ pub fn score_plan(
     for p in plan {
         let pw = weights.project(p.project);
         let mut tests = Vec::new();
-        let mut tallies = Vec::new();
         let mut missing = 0;
         for t in &p.tests {
             let weight = pw.test_weight(&t.go_name);
             let mut grade = TestGrade {
                 name: t.name.clone(),
-                weight,
-                runs: 0,
-                passed: 0,
+                tally: score::Tally {
+                    weight,
+                    runs: 0,
+                    passed: 0,
+                },
                 score: 0.0,
                 first_failure: None,
                 log: None,
@@ -696,8 +698,8 @@ pub fn score_plan(
                     grade.binary = Some((case.binary.label(), case.path.clone()));
                     let mut runs = by_name.get(t.name.as_str()).cloned().unwrap_or_default();
                     runs.sort_by_key(|r| r.run);
-                    grade.runs = runs.len() as u32;
-                    grade.passed = runs.iter().filter(|r| r.passed()).count() as u32;
+                    grade.tally.runs = runs.len() as u32;
+                    grade.tally.passed = runs.iter().filter(|r| r.passed()).count() as u32;
                     if let Some(failed) = runs.iter().find(|r| !r.passed()) {
                         grade.first_failure =
                             Some(failed.failure.clone().unwrap_or_else(|| "failed".into()));
@@ -713,15 +715,11 @@ pub fn score_plan(
                     }
                 }
             }
-            let tally = score::Tally {
-                weight,
-                runs: grade.runs,
-                passed: grade.passed,
-            };
-            grade.score = score::round2(score::test_score(grade.passed, grade.runs));
-            tallies.push(tally);
+            let Tally { runs, passed, .. } = grade.tally;
+            grade.score = score::round2(score::test_score(passed, runs));
             tests.push(grade);
         }
+        let tallies: Vec<Tally> = tests.iter().map(|t| t.tally).collect();
         let raw = score::project_score(&tallies, pw.all_or_nothing);
         let mut notes = Vec::new();
         if tests.is_empty() {
@@ -789,7 +787,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
     let mut out = records.to_vec();
     let mut seen: BTreeSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
     for t in report.projects.iter().flat_map(|p| &p.tests) {
-        if t.runs == 0 && seen.insert(t.name.as_str()) {
+        if t.tally.runs == 0 && seen.insert(t.name.as_str()) {
             out.push(RunRecord {
                 name: t.name.clone(),
                 binary: t
@@ -863,6 +861,16 @@ mod tests {
             timeout_secs: 600,
             interrupted: false,
         }
+    }
+
+    /// Scores a plan as a grading over prebuilt binaries would.
+    fn prebuilt_score(
+        plan: &[PlannedProject],
+        sel: &Selection,
+        records: &[RunRecord],
+        weights: &Weights,
+    ) -> GradeReport {
+        score_plan(plan, sel, records, weights, BuildReport::prebuilt(), ctx())
     }
 
     #[test]
@@ -962,19 +970,12 @@ mod tests {
         let weights =
             Weights::parse("[projects.2b]\nweight = 3\n[projects.2b.tests]\nTestBasic2B = 3\n")
                 .unwrap();
-        let r = score_plan(
-            &plan,
-            &sel,
-            &records,
-            &weights,
-            BuildReport::prebuilt(),
-            ctx(),
-        );
+        let r = prebuilt_score(&plan, &sel, &records, &weights);
         let b = &r.projects[0];
         // (3 * 100 + 1 * 50) / 4
         assert_eq!(b.score, 87.5);
         assert_eq!(b.weight, 3.0);
-        assert_eq!((b.tests[1].runs, b.tests[1].passed), (2, 1));
+        assert_eq!((b.tests[1].tally.runs, b.tests[1].tally.passed), (2, 1));
         assert_eq!(b.tests[1].score, 50.0);
         assert_eq!(
             b.tests[1].first_failure.as_deref(),
@@ -1010,24 +1011,10 @@ mod tests {
             record("TestFlaky2B", 1, true),
             record("TestFlaky2B", 2, false),
         ];
-        let r = score_plan(
-            &plan,
-            &sel,
-            &records,
-            &weights,
-            BuildReport::prebuilt(),
-            ctx(),
-        );
+        let r = prebuilt_score(&plan, &sel, &records, &weights);
         assert_eq!(r.projects[0].score, 0.0);
         assert!(r.projects[0].notes.contains(&"all or nothing".to_string()));
-        let r = score_plan(
-            &plan,
-            &sel,
-            &records[..2],
-            &weights,
-            BuildReport::prebuilt(),
-            ctx(),
-        );
+        let r = prebuilt_score(&plan, &sel, &records[..2], &weights);
         assert_eq!(r.projects[0].score, 100.0);
         assert_eq!(r.total, 100.0);
     }

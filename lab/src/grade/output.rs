@@ -76,9 +76,9 @@ pub fn tables(report: &GradeReport) -> String {
             .map(|t| {
                 vec![
                     t.name.clone(),
-                    num(t.weight),
-                    t.runs.to_string(),
-                    t.passed.to_string(),
+                    num(t.tally.weight),
+                    t.tally.runs.to_string(),
+                    t.tally.passed.to_string(),
                     pct(t.score),
                     t.first_failure
                         .as_deref()
@@ -253,9 +253,9 @@ pub fn markdown(report: &GradeReport) -> String {
                 out,
                 "| {} | {} | {}/{} | {}% | {} |",
                 cell(&t.name),
-                num(t.weight),
-                t.passed,
-                t.runs,
+                num(t.tally.weight),
+                t.tally.passed,
+                t.tally.runs,
                 pct(t.score),
                 t.first_failure
                     .as_deref()
@@ -271,8 +271,8 @@ pub fn markdown(report: &GradeReport) -> String {
         out.push_str("## Failures\n");
         for (t, projects) in failing {
             let _ = writeln!(out, "\n### {} (project {})\n", t.name, projects.join(", "));
-            if t.runs > 0 {
-                let _ = writeln!(out, "{} of {} runs passed.\n", t.passed, t.runs);
+            if t.tally.runs > 0 {
+                let _ = writeln!(out, "{} of {} runs passed.\n", t.tally.passed, t.tally.runs);
             }
             let _ = writeln!(
                 out,
@@ -307,7 +307,7 @@ fn failing_tests(projects: &[ProjectGrade]) -> Vec<(&TestGrade, Vec<&str>)> {
     let mut by_name: BTreeMap<&str, (&TestGrade, Vec<&str>)> = BTreeMap::new();
     for p in projects {
         for t in &p.tests {
-            if t.runs > 0 && t.passed == t.runs {
+            if t.tally.all_passed() {
                 continue;
             }
             by_name
@@ -335,9 +335,11 @@ mod tests {
     fn test(name: &str, runs: u32, passed: u32, failure: Option<&str>) -> TestGrade {
         TestGrade {
             name: name.into(),
-            weight: 1.0,
-            runs,
-            passed,
+            tally: crate::grade::score::Tally {
+                weight: 1.0,
+                runs,
+                passed,
+            },
             score: crate::grade::score::test_score(passed, runs),
             first_failure: failure.map(str::to_string),
             log: None,

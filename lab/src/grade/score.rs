@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::select::Project;
 
@@ -180,8 +180,9 @@ pub fn test_score(passed: u32, runs: u32) -> f64 {
     }
 }
 
-/// What a project's score is made of, per test.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What a project's score is made of, per test: its weight among the
+/// project's tests and how many of its runs passed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Tally {
     pub weight: f64,
     pub runs: u32,
@@ -189,7 +190,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn all_passed(&self) -> bool {
+    /// Whether it ran and every run passed.
+    pub fn all_passed(&self) -> bool {
         self.runs > 0 && self.passed >= self.runs
     }
 }
