@@ -348,3 +348,129 @@ fn test_reads_take_no_log_entry_with_read_index() {
     assert_eq!(without.reads_by_index, 0, "{without:?}");
     assert!(without.raft_entries_persisted >= 3 * 110, "{without:?}");
 }
+
+/// Drops the raft messages from store `from` to store `to` that `drops`
+/// picks out.
+struct DropWhere<F> {
+    from: u64,
+    to: u64,
+    drops: F,
+}
+
+impl<F> test_cluster::Filter for DropWhere<F>
+where
+    F: Fn(&proto::eraftpb::Message) -> bool + Send + Sync,
+{
+    fn before(&self, msg: &proto::raft_serverpb::RaftMessage) -> bool {
+        let from = msg.from_peer.map_or(0, |p| p.store_id);
+        let to = msg.to_peer.map_or(0, |p| p.store_id);
+        !(from == self.from && to == self.to && msg.message.as_ref().is_some_and(&self.drops))
+    }
+}
+
+// Not a Go test: in a region of two voters, a leader that commits its own
+// removal (proposed by the leader before it) must not leave before the
+// other voter has learned that the removal is committed. The survivor
+// still counts it as a voter until then, and alone it could never win an
+// election to find out. Store 1 proposes removing store 2's peer, never
+// hears it acknowledged, and never hears store 2's commit index past it.
+#[test]
+#[serial]
+fn test_leader_committing_its_own_removal_leaves_a_live_survivor() {
+    use kv::raftstore::meta::{get_raft_local_state, get_region_local_state};
+    use proto::eraftpb::{ConfChangeType, MessageType};
+    use proto::raft_cmdpb::{AdminCmdType, AdminRequest, ChangePeerRequest};
+    use proto::raft_serverpb::PeerState;
+    use std::time::Duration;
+    use test_cluster::{must_get_equal, must_get_none, new_admin_request, wait_until};
+
+    let mut cluster = new_test_cluster(2, Config::new_test_config());
+    cluster.start();
+    let region = cluster.get_region(b"k1");
+    let peer_on = |store: u64| *region.peers.iter().find(|p| p.store_id == store).unwrap();
+    let (p1, p2) = (peer_on(1), peer_on(2));
+    cluster.must_transfer_leader(region.id, p1);
+    cluster.must_put(b"k1", b"v1");
+    for store in 1..=2 {
+        must_get_equal(cluster.engines(store), b"k1", b"v1");
+    }
+    let raft_state = |store: u64| {
+        get_raft_local_state(&cluster.engines(store).raft, region.id)
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let settled = raft_state(1).last_index;
+    let commit_past_settled = move |m: &proto::eraftpb::Message| {
+        matches!(
+            m.msg_type(),
+            MessageType::MsgAppend | MessageType::MsgHeartbeat
+        ) && m.commit > settled
+    };
+
+    // Store 1 proposes the removal; store 2 appends it, but its answers
+    // are lost, so store 1 never commits it.
+    cluster.add_filter(Box::new(DropWhere {
+        from: 2,
+        to: 1,
+        drops: |m: &proto::eraftpb::Message| m.msg_type() == MessageType::MsgAppendResponse,
+    }));
+    cluster.add_filter(Box::new(DropWhere {
+        from: 2,
+        to: 1,
+        drops: commit_past_settled,
+    }));
+    let mut req = new_admin_request(
+        region.id,
+        region.region_epoch,
+        AdminRequest {
+            cmd_type: AdminCmdType::ChangePeer as i32,
+            change_peer: Some(ChangePeerRequest {
+                change_type: ConfChangeType::RemoveNode as i32,
+                peer: Some(p2),
+            }),
+            ..Default::default()
+        },
+    );
+    req.header.as_mut().unwrap().peer = Some(p1);
+    let _ = cluster.try_command_on_store(1, req, Duration::from_millis(200));
+    wait_until(200, 10, || {
+        (raft_state(2).last_index > settled).then_some(())
+    })
+    .expect("store 2 appends the removal");
+
+    // Store 2 hears nothing from store 1, campaigns, wins (its log is as
+    // long) and commits its own removal with its first entry.
+    cluster.add_filter(Box::new(DropWhere {
+        from: 1,
+        to: 2,
+        drops: |m: &proto::eraftpb::Message| {
+            matches!(
+                m.msg_type(),
+                MessageType::MsgAppend | MessageType::MsgHeartbeat
+            )
+        },
+    }));
+    let gone = || {
+        get_region_local_state(&cluster.engines(2).kv, region.id)
+            .unwrap()
+            .is_some_and(|s| s.state() == PeerState::Tombstone)
+    };
+    wait_until(500, 10, || {
+        let commit = raft_state(2).hard_state.map_or(0, |hs| hs.commit);
+        (commit > settled || gone()).then_some(())
+    })
+    .expect("store 2 commits the removal");
+
+    // From here on only store 2's commit index is kept from store 1.
+    cluster.clear_filters();
+    cluster.add_filter(Box::new(DropWhere {
+        from: 2,
+        to: 1,
+        drops: commit_past_settled,
+    }));
+    cluster.must_put(b"k2", b"v2");
+    must_get_equal(cluster.engines(1), b"k2", b"v2");
+    must_get_none(cluster.engines(2), b"k1");
+    cluster.clear_filters();
+    cluster.shutdown();
+}

@@ -1184,6 +1184,8 @@ impl<T: Storage> Raft<T> {
                 .commit_to(m.commit.min(self.raft_log.last_index()));
         }
         let mut resp = Self::message(m.from, MessageType::MsgHeartbeatResponse);
+        // Tells the leader how far we know the log is committed.
+        resp.commit = self.raft_log.committed;
         // student: begin 3B: (optional, for reads without log entries) give the heartbeat's read id back
         resp.context = m.context;
         // student: stub

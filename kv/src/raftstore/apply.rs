@@ -30,6 +30,11 @@ pub(super) enum ApplyOutcome {
     Continue,
     /// The peer removed itself; stop applying.
     Destroyed,
+    /// The entry removes this peer and must wait (see [`Peer::may_leave`]);
+    /// it and everything after it are held.
+    ///
+    /// [`Peer::may_leave`]: crate::raftstore::peer::Peer::may_leave
+    Held,
 }
 
 impl PeerMsgHandler<'_> {
@@ -38,20 +43,33 @@ impl PeerMsgHandler<'_> {
         if entries.is_empty() {
             return;
         }
+        // student: begin 3B: (optional) while this peer's own removal is held, hold what follows it too
+        if !self.peer.held_entries.is_empty() {
+            self.peer.held_entries.extend_from_slice(entries);
+            return;
+        }
+        // student: stub
+        // student: end
         let mut kv_wb = WriteBatch::default();
         let truncated_before = self.peer.store().truncated_index();
-        for entry in entries {
+        let mut applied = 0;
+        for (i, entry) in entries.iter().enumerate() {
             if self.peer.stopped {
                 return;
             }
             let index = entry.index;
-            let outcome = self.apply_entry(entry, &mut kv_wb);
-            if let ApplyOutcome::Destroyed = outcome {
-                return;
+            match self.apply_entry(entry, &mut kv_wb) {
+                ApplyOutcome::Continue => {}
+                ApplyOutcome::Destroyed => return,
+                ApplyOutcome::Held => {
+                    self.peer.held_entries = entries[i..].to_vec();
+                    break;
+                }
             }
             self.peer.mut_store().apply_state.applied_index = index;
+            applied += 1;
         }
-        metrics::add(&metrics::ENTRIES_APPLIED, entries.len() as u64);
+        metrics::add(&metrics::ENTRIES_APPLIED, applied);
         metrics::add(&metrics::KV_BATCH_WRITES, 1);
         let apply_state = self.peer.store().apply_state;
         kv_wb.set_meta(&meta::apply_state_key(self.peer.region_id), &apply_state);
@@ -66,6 +84,23 @@ impl PeerMsgHandler<'_> {
         }
         // student: stub
         // student: end
+        // student: end
+    }
+
+    /// Applies the entries held at this peer's own removal once the other
+    /// voter has shown it holds the removal as committed (the removal then
+    /// destroys this peer).
+    pub(super) fn release_held_entries(&mut self) {
+        // student: begin 3B: (optional) apply the held entries once the other voter has shown it knows our removal is committed
+        let Some(first) = self.peer.held_entries.first() else {
+            return;
+        };
+        if !self.peer.may_leave(first.index) {
+            return;
+        }
+        let held = std::mem::take(&mut self.peer.held_entries);
+        self.apply_committed_entries(&held);
+        // student: stub
         // student: end
     }
 
@@ -243,11 +278,11 @@ impl PeerMsgHandler<'_> {
     fn apply_conf_change(&mut self, entry: &Entry, kv_wb: &mut WriteBatch) -> ApplyOutcome {
         // student: begin 3B: add or remove the peer in the region (epoch conf_ver + 1), persist it, tell raft; destroy ourselves if removed
         let (index, term) = (entry.index, entry.term);
-        let cb = self.take_callback(index, term);
         let cc = match ConfChange::decode(entry.data.as_slice()) {
             Ok(cc) => cc,
             Err(e) => {
                 tracing::error!(index, %e, "undecodable conf change, skipped");
+                let cb = self.take_callback(index, term);
                 self.respond(
                     cb,
                     Err(RaftstoreError::other("undecodable conf change")),
@@ -286,6 +321,16 @@ impl PeerMsgHandler<'_> {
                 _ => Ok(()),
             }
         });
+        let removes_self =
+            cc.change_type() == ConfChangeType::RemoveNode && target.id == self.peer.peer_id();
+        if check.is_ok() && removes_self && !self.peer.may_leave(index) {
+            tracing::info!(
+                index,
+                "own removal held until the other voter shows it is committed"
+            );
+            return ApplyOutcome::Held;
+        }
+        let cb = self.take_callback(index, term);
         if let Err(e) = check {
             tracing::info!(%e, "conf change rejected at apply");
             self.respond(cb, Err(e), None);
@@ -320,7 +365,7 @@ impl PeerMsgHandler<'_> {
             ..Default::default()
         });
         self.respond(cb, Ok(resp), None);
-        if cc.change_type() == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
+        if removes_self {
             if self.peer.can_destroy() {
                 self.destroy_peer();
             }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use proto::eraftpb::{Message, MessageType};
+use proto::eraftpb::{Entry, Message, MessageType};
 use proto::metapb::{Peer as MetaPeer, Region, RegionEpoch};
 use proto::raft_serverpb::{PeerState, RaftMessage};
 use raft::{RawNode, StateType};
@@ -68,10 +68,25 @@ pub struct Peer {
     pub size_diff_hint: u64,
     /// The region's size as the last split check measured it.
     pub approximate_size: Option<u64>,
-    /// The tick at which each other peer was last heard from (any raft
-    /// message that reached raft): a leader hands leadership over only to
-    /// a peer it has heard from lately.
-    pub peer_heartbeats: BTreeMap<u64, i64>,
+    /// What each other peer last told us (any raft message that reached
+    /// raft): a leader hands leadership over only to a peer it has heard
+    /// from lately, and leaves a two-voter region only once the other
+    /// voter has shown it knows.
+    pub peer_contacts: BTreeMap<u64, Contact>,
+    /// Committed entries not applied yet, from this peer's own removal on:
+    /// the only other voter may not know the removal is committed, and
+    /// without us it could never elect a leader to learn it.
+    pub held_entries: Vec<Entry>,
+}
+
+/// What a peer has heard from another peer of its region.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Contact {
+    /// The tick of its last raft message.
+    pub tick: i64,
+    /// The highest commit index it has shown to hold: a leader's append
+    /// or heartbeat, a follower's heartbeat answer.
+    pub commit: u64,
 }
 
 impl Peer {
@@ -164,7 +179,8 @@ impl Peer {
             stopped: false,
             size_diff_hint: 0,
             approximate_size: None,
-            peer_heartbeats: BTreeMap::new(),
+            peer_contacts: BTreeMap::new(),
+            held_entries: Vec::new(),
         })
     }
 
@@ -196,6 +212,26 @@ impl Peer {
             .cloned()?;
         self.insert_peer_cache(p);
         Some(p)
+    }
+
+    /// Whether this peer may apply its own removal at `index` and go. In a
+    /// region of two voters the other one must have shown it holds the
+    /// removal as committed: a leader that applies it and leaves at once
+    /// may leave a survivor whose config still counts the gone peer, which
+    /// can then never win an election. With three voters or more the
+    /// others elect a leader of their own and learn it from its log.
+    pub fn may_leave(&self, index: u64) -> bool {
+        let region = self.region();
+        region.peers.len() != 2
+            || region
+                .peers
+                .iter()
+                .filter(|p| p.id != self.peer_id())
+                .all(|p| {
+                    self.peer_contacts
+                        .get(&p.id)
+                        .is_some_and(|c| c.commit >= index)
+                })
     }
 
     pub fn next_proposal_index(&self) -> u64 {

@@ -24,8 +24,9 @@ use crate::raftstore::snap::{SnapKey, SnapKeyWithSending};
 use crate::raftstore::store::GlobalContext;
 use crate::raftstore::ticker::{PeerTick, Ticker};
 use crate::raftstore::util::{
-    check_key_in_region, check_peer_id, check_region_epoch, check_store_id, check_term, find_peer,
-    is_epoch_stale, is_vote_message, peer_equal, region_equal, RaftstoreError,
+    check_key_in_region, check_peer_id, check_region_epoch, check_store_id, check_term,
+    earns_gc_answer, find_peer, is_epoch_stale, peer_equal, region_equal, shows_commit,
+    RaftstoreError,
 };
 use crate::util::engine_util::{WriteBatch, CF_DEFAULT, CF_LOCK, CF_WRITE};
 
@@ -171,6 +172,13 @@ impl<'a> PeerMsgHandler<'a> {
             return Err(RaftstoreError::NotLeader {
                 region_id: self.peer.region_id,
                 leader,
+            });
+        }
+        if !self.peer.held_entries.is_empty() {
+            // Leaving: what it proposed now it would never apply.
+            return Err(RaftstoreError::NotLeader {
+                region_id: self.peer.region_id,
+                leader: None,
             });
         }
         check_peer_id(req, self.peer.peer_id())?;
@@ -324,7 +332,7 @@ impl<'a> PeerMsgHandler<'a> {
         if change_type == ConfChangeType::RemoveNode && target.id == self.peer.peer_id() {
             let now = self.peer.current_tick();
             let recent = self.ctx.cfg.raft_election_timeout_ticks as i64;
-            let heard = &self.peer.peer_heartbeats;
+            let heard = &self.peer.peer_contacts;
             let raft = &self.peer.raft_group.raft;
             let other = (raft.lead_transferee == raft::NONE)
                 .then(|| {
@@ -334,7 +342,7 @@ impl<'a> PeerMsgHandler<'a> {
                         .iter()
                         .filter(|p| p.id != target.id)
                         .filter_map(|p| {
-                            let t = *heard.get(&p.id)?;
+                            let t = heard.get(&p.id)?.tick;
                             (now - t <= recent).then_some((p.id, t))
                         })
                         .max_by_key(|&(id, t)| (raft.prs.get(&id).map_or(0, |pr| pr.matched), t))
@@ -401,11 +409,19 @@ impl<'a> PeerMsgHandler<'a> {
         }
         let from = msg.from_peer.unwrap_or_default();
         self.peer.insert_peer_cache(from);
-        let now = self.peer.current_tick();
-        self.peer.peer_heartbeats.insert(from.id, now);
         let Some(m) = msg.message else { return Ok(()) };
+        let now = self.peer.current_tick();
+        let contact = self.peer.peer_contacts.entry(from.id).or_default();
+        contact.tick = now;
+        if shows_commit(m.msg_type()) {
+            contact.commit = contact.commit.max(m.commit);
+        }
         if let Err(e) = self.peer.raft_group.step(m) {
             tracing::debug!(%e, "step failed");
+        }
+        self.release_held_entries();
+        if self.peer.stopped {
+            return Ok(());
         }
         if self.peer.any_new_peer_catch_up(from.id) {
             self.peer
@@ -440,12 +456,12 @@ impl<'a> PeerMsgHandler<'a> {
     /// the store create the new one).
     fn check_message(&mut self, msg: &RaftMessage) -> MsgVerdict {
         let from_epoch = msg.region_epoch.unwrap_or_default();
-        let is_vote = msg.message.as_ref().is_some_and(is_vote_message);
+        let earns_gc = msg.message.as_ref().is_some_and(earns_gc_answer);
         let from_store = msg.from_peer.as_ref().map_or(0, |p| p.store_id);
         let region = self.peer.region().clone();
         let epoch = region.region_epoch.unwrap_or_default();
         if is_epoch_stale(&from_epoch, &epoch) && find_peer(&region, from_store).is_none() {
-            handle_stale_msg(self.ctx, msg, &epoch, is_vote);
+            handle_stale_msg(self.ctx, msg, &epoch, earns_gc);
             return MsgVerdict::Drop;
         }
         let target = msg.to_peer.unwrap_or_default();
@@ -800,6 +816,8 @@ impl<'a> PeerMsgHandler<'a> {
             store_meta.set_region(res.region.clone());
             drop(store_meta);
             self.peer.set_region(res.region);
+            // Anything held was committed, so the snapshot covers it.
+            self.peer.held_entries.clear();
             // student: end
         }
         Some(PendingReady { ready })

@@ -16,7 +16,7 @@ use crate::raftstore::runner::SchedulerTask;
 use crate::raftstore::snap::SnapKeyWithSending;
 use crate::raftstore::store::GlobalContext;
 use crate::raftstore::util::{
-    find_peer, is_epoch_stale, is_first_vote_message, is_initial_msg, is_vote_message,
+    earns_gc_answer, find_peer, is_epoch_stale, is_first_vote_message, is_initial_msg,
 };
 use crate::util::engine_util;
 
@@ -124,7 +124,7 @@ impl StoreWorker {
                 &self.ctx,
                 msg,
                 &epoch,
-                is_vote_message(&raft_msg) && not_exist,
+                earns_gc_answer(&raft_msg) && not_exist,
             );
             return Ok(MsgVerdict::Drop);
         }

@@ -167,6 +167,24 @@ pub fn is_vote_message(msg: &Message) -> bool {
     )
 }
 
+/// A message from a peer outside the region that is answered with a
+/// tombstone: a removed peer's vote request (it campaigns because it never
+/// learned of its removal) or its heartbeat (it was leader when removed and
+/// has not left yet). Anything else it sends is dropped.
+pub fn earns_gc_answer(msg: &Message) -> bool {
+    is_vote_message(msg) || msg.msg_type() == MessageType::MsgHeartbeat
+}
+
+/// Whether a message's `commit` is a commit index its sender holds: a
+/// leader's append (its own) or heartbeat (capped at what the receiver
+/// matches), and a follower's answer to a heartbeat.
+pub fn shows_commit(msg_type: MessageType) -> bool {
+    matches!(
+        msg_type,
+        MessageType::MsgAppend | MessageType::MsgHeartbeat | MessageType::MsgHeartbeatResponse
+    )
+}
+
 /// The first election of a freshly split region happens at term 6.
 pub fn is_first_vote_message(msg: &Message) -> bool {
     is_vote_message(msg) && msg.term == RAFT_INIT_LOG_TERM + 1
