@@ -15,7 +15,7 @@
 //! return was absent. (Scans are thus checked key by key, not as one
 //! atomic snapshot.)
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::history::{Bytes, Call, History, Op, Outcome, Read};
 
@@ -74,12 +74,15 @@ pub fn check(history: &History) -> Result<Summary, Violation> {
     written.dedup();
     // Values are compared only within one key's history, so one id per
     // distinct value serves every key.
-    let mut ids: HashMap<&Bytes, u32> = HashMap::new();
+    let mut ids: HashMap<&Bytes, u32> = HashMap::default();
     let mut summary = Summary::default();
     for batch in keys.chunks(KEYS_PER_BATCH) {
         let per_key = split_by_key(&checked, &written, batch, &mut ids);
-        summary.keys += per_key.len();
-        for (key, ops) in per_key {
+        for (key, ops) in batch.iter().zip(per_key) {
+            if ops.is_empty() {
+                continue;
+            }
+            summary.keys += 1;
             summary.key_ops += ops.len();
             summary.states += check_key(history, key, &ops)?;
         }
@@ -139,7 +142,7 @@ fn checked_ops(history: &History) -> Result<Vec<(&Op, u64)>, Violation> {
 
 /// Every key the checked operations name or return, sorted.
 fn keys_of<'h>(checked: &[(&'h Op, u64)]) -> Vec<&'h Bytes> {
-    let mut keys: HashSet<&Bytes> = HashSet::new();
+    let mut keys: HashSet<&Bytes> = HashSet::default();
     for (op, _) in checked {
         match (&op.call, &op.outcome) {
             (Call::Put { key, .. } | Call::Delete { key } | Call::Get { key }, _) => {
@@ -160,23 +163,27 @@ fn keys_of<'h>(checked: &[(&'h Op, u64)]) -> Vec<&'h Bytes> {
 }
 
 /// The per-key histories of the keys in `batch` (sorted, consecutive
-/// among all keys, so a key between its first and last is one of them).
-/// `written` is every key the history writes, sorted: a scan reads the
-/// ones in its range, whether it returned them or not.
+/// among all keys, so a key between its first and last is one of them),
+/// in the order of `batch`. `written` is every key the history writes,
+/// sorted: a scan reads the ones in its range, whether it returned them or
+/// not.
 fn split_by_key<'h>(
     checked: &[(&'h Op, u64)],
     written: &[&'h Bytes],
     batch: &[&'h Bytes],
     ids: &mut HashMap<&'h Bytes, u32>,
-) -> BTreeMap<&'h Bytes, Vec<KeyOp>> {
+) -> Vec<Vec<KeyOp>> {
     let (Some(&first), Some(&last)) = (batch.first(), batch.last()) else {
-        return BTreeMap::new();
+        return Vec::new();
     };
     let in_batch = |k: &Bytes| first <= k && k <= last;
-    let mut per_key: BTreeMap<&Bytes, Vec<KeyOp>> = BTreeMap::new();
+    // A hash lookup per operation, not a search of the sorted keys: a
+    // long history has millions of per-key operations.
+    let slot: HashMap<&Bytes, usize> = batch.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let mut per_key: Vec<Vec<KeyOp>> = vec![Vec::new(); batch.len()];
     for &(op, ret) in checked {
         let mut push = |key: &'h Bytes, write: bool, value: Option<u32>| {
-            per_key.entry(key).or_default().push(KeyOp {
+            per_key[slot[key]].push(KeyOp {
                 op: op.id,
                 write,
                 value,
@@ -379,7 +386,7 @@ fn check_key(history: &History, key: &Bytes, ops: &[KeyOp]) -> Result<u64, Viola
     let mut placed: u128 = 0;
     let mut state: Option<u32> = None;
     let mut stack: Vec<(usize, Option<u32>)> = Vec::new();
-    let mut seen: HashSet<(u128, Option<u32>)> = HashSet::new();
+    let mut seen: HashSet<(u128, Option<u32>)> = HashSet::default();
     let mut states = 0u64;
     // The deepest point reached, for the witness: (depth, the answer that
     // could not be reached in time, the calls pending there, the value).

@@ -1,10 +1,10 @@
 //! Client histories: what each client asked, when, and what came of it.
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 /// Bytes of a key or value, shared: a history repeats each key and value
@@ -12,8 +12,39 @@ use serde::{Deserialize, Serialize};
 /// each. One pointer wide, so a scan's pair costs 16 bytes of the history
 /// (long histories hold millions). In JSON a UTF-8 string stays a string;
 /// anything else is an array of numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone)]
 pub struct Bytes(Arc<Box<[u8]>>);
+
+// Equality and order are those of the bytes; two handles of one held copy
+// (the common case in a recorded history) compare without reading them.
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.shares(other) || self.0[..] == other.0[..]
+    }
+}
+
+impl Eq for Bytes {}
+
+impl PartialOrd for Bytes {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Bytes {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self.shares(other) {
+            return std::cmp::Ordering::Equal;
+        }
+        self.0[..].cmp(&other.0[..])
+    }
+}
+
+impl std::hash::Hash for Bytes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0[..].hash(state)
+    }
+}
 
 impl Bytes {
     /// The bytes themselves.
@@ -295,9 +326,14 @@ pub struct Recorder {
 #[derive(Default)]
 struct Recording {
     ops: Vec<Op>,
-    bytes: HashSet<Bytes>,
+    bytes: FxHashSet<Bytes>,
     /// Scanned pairs by the addresses of their (held) key and value.
-    pairs: HashMap<(usize, usize), Pair>,
+    pairs: FxHashMap<(usize, usize), Pair>,
+    /// Each client's last scan, as read and as held: a client rescanning
+    /// its range mostly reads what it read before, and the pairs of the
+    /// common prefix are then found by one comparison of the two buffers,
+    /// not a lookup per pair.
+    last_scan: FxHashMap<u64, (RawPairs, Vec<Pair>)>,
 }
 
 impl Recording {
@@ -363,7 +399,7 @@ impl Recording {
 
 /// A scan's pairs as read, in one buffer (no allocation per pair), for
 /// [`Recorder::ok_pairs`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct RawPairs {
     bytes: Vec<u8>,
     /// Where each pair's key and value end in `bytes`.
@@ -377,6 +413,22 @@ impl RawPairs {
         let key_end = self.bytes.len();
         self.bytes.extend_from_slice(value);
         self.ends.push((key_end, self.bytes.len()));
+    }
+
+    /// How many leading pairs `self` and `other` have in common (the same
+    /// keys and values in the same places).
+    fn common_prefix(&self, other: &RawPairs) -> usize {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .zip(&other.ends)
+            .take_while(|&(&a, &b)| {
+                // Equal ends and equal bytes up to them: the same pair.
+                let same = a == b && self.bytes[start..a.1] == other.bytes[start..a.1];
+                start = a.1;
+                same
+            })
+            .count()
     }
 
     /// The pairs, in the order pushed.
@@ -446,7 +498,22 @@ impl Recorder {
     pub fn ok_pairs(&self, id: OpId, pairs: &RawPairs) {
         let now = self.clock.now_ns();
         let mut inner = self.inner.lock().unwrap();
-        let read = pairs.iter().map(|(k, v)| inner.intern_pair(k, v)).collect();
+        let client = inner.ops[id.0].client;
+        let (mut read, skip) = match inner.last_scan.remove(&client) {
+            Some((last_raw, mut last)) => {
+                let common = pairs.common_prefix(&last_raw);
+                last.truncate(common);
+                (last, common)
+            }
+            None => (Vec::with_capacity(pairs.ends.len()), 0),
+        };
+        for (k, v) in pairs.iter().skip(skip) {
+            let pair = inner.intern_pair(k, v);
+            read.push(pair);
+        }
+        inner
+            .last_scan
+            .insert(client, (pairs.clone(), read.clone()));
         let op = &mut inner.ops[id.0];
         op.complete = Some(now);
         op.outcome = Outcome::Ok {

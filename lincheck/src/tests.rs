@@ -425,3 +425,47 @@ fn histories_round_trip_through_json_lines() {
     assert_eq!(read_jsonl(&path).unwrap(), h);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_rescan_shares_the_pairs_it_has_in_common_with_the_last_scan() {
+    let rec = Recorder::default();
+    let raw = |pairs: &[(&str, &str)]| {
+        let mut raw = RawPairs::default();
+        for (k, v) in pairs {
+            raw.push(k.as_bytes(), v.as_bytes());
+        }
+        raw
+    };
+    for pairs in [
+        &[("a", "1"), ("b", "2")][..],
+        &[("a", "1"), ("b", "2"), ("c", "3")],
+        &[("a", "1"), ("b", "9"), ("c", "3")],
+        &[("ab", "1")],
+    ] {
+        let id = rec.invoke(1, scan("", ""));
+        rec.ok_pairs(id, &raw(pairs));
+    }
+    // Another client's scan of the same pairs.
+    let id = rec.invoke(2, scan("", ""));
+    rec.ok_pairs(id, &raw(&[("a", "1"), ("b", "2")]));
+    let h = rec.take_history();
+    let read = |i: usize| match &h.ops[i].outcome {
+        Outcome::Ok {
+            read: Some(Read::Pairs(p)),
+        } => p.clone(),
+        other => panic!("a scan's pairs: {other:?}"),
+    };
+    let expected = |pairs: &[(&str, &str)]| -> Vec<Pair> {
+        pairs.iter().map(|(k, v)| Pair::new(*k, *v)).collect()
+    };
+    assert_eq!(read(0), expected(&[("a", "1"), ("b", "2")]));
+    assert_eq!(read(1), expected(&[("a", "1"), ("b", "2"), ("c", "3")]));
+    assert_eq!(read(2), expected(&[("a", "1"), ("b", "9"), ("c", "3")]));
+    assert_eq!(read(3), expected(&[("ab", "1")]));
+    assert_eq!(read(4), expected(&[("a", "1"), ("b", "2")]));
+    // Held once, whichever way each scan found it.
+    assert!(read(0)[1].key().shares(read(2)[1].key()));
+    assert!(read(1)[2].value().shares(read(2)[2].value()));
+    assert!(std::ptr::eq(read(0)[1].key(), read(4)[1].key()));
+    assert!(read(3)[0].value().shares(read(4)[0].value()));
+}

@@ -418,14 +418,10 @@ impl Cluster {
         let mut key = start.to_vec();
         loop {
             let (region, snap) = self.snap_of_region(&key);
-            let mut it = snap.iter_cf(CF_DEFAULT);
+            let mut it = snap.iter_cf_in_range(CF_DEFAULT, &key, scan_bound(&region.end_key, end));
             it.seek(&key);
             while it.valid() {
-                let k = it.key();
-                if exceed_end_key(k, &region.end_key) || exceed_end_key(k, end) {
-                    break;
-                }
-                pairs.push((k.to_vec(), it.value().to_vec()));
+                pairs.push((it.key().to_vec(), it.value().to_vec()));
                 it.next();
             }
             key = region.end_key;
@@ -614,18 +610,25 @@ pub(crate) fn check_single_response(resp: &RaftCmdResponse, want: CmdType) {
 pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
     kv::raftstore::util::check_key_in_region(key, region)
         .unwrap_or_else(|e| panic!("seek outside the region: {}", e));
-    let mut it = snap.iter_cf(CF_DEFAULT);
+    let mut it = snap.iter_cf_in_range(CF_DEFAULT, key, scan_bound(&region.end_key, end));
     it.seek(key);
     let mut values = Vec::new();
     while it.valid() {
-        let k = it.key();
-        if exceed_end_key(k, &region.end_key) || exceed_end_key(k, end) {
-            break;
-        }
         values.push(it.value().to_vec());
         it.next();
     }
     values
+}
+
+/// The tighter of two exclusive end keys (empty = no end). An iterator
+/// given it as its upper bound stops there, instead of stepping over every
+/// deleted key beyond the range to find the next live one.
+pub(crate) fn scan_bound<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b,
+        (_, true) => a,
+        _ => a.min(b),
+    }
 }
 
 /// Makes a store's data directory (with `kv`, `raft` and `snap` inside)

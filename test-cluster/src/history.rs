@@ -20,7 +20,7 @@
 
 use std::time::Duration;
 
-use kv::util::engine_util::{exceed_end_key, DbSnapshot, CF_DEFAULT};
+use kv::util::engine_util::{DbSnapshot, CF_DEFAULT};
 use lincheck::{Call, History, OpId, RawPairs, Read, Recorder};
 use proto::raft_cmdpb::{CmdType, RaftCmdRequest, RaftCmdResponse};
 
@@ -68,15 +68,11 @@ pub fn record_attempt(rec: &Recorder, id: OpId, call: &Call, outcome: &Outcome) 
 
 /// The pairs of a snapshot in `[start, end)` (an empty `end`: no end).
 fn range_pairs(snap: &DbSnapshot, start: &[u8], end: &[u8]) -> RawPairs {
-    let mut it = snap.iter_cf(CF_DEFAULT);
+    let mut it = snap.iter_cf_in_range(CF_DEFAULT, start, end);
     it.seek(start);
     let mut pairs = RawPairs::default();
     while it.valid() {
-        let k = it.key();
-        if exceed_end_key(k, end) {
-            break;
-        }
-        pairs.push(k, it.value());
+        pairs.push(it.key(), it.value());
         it.next();
     }
     pairs
@@ -171,13 +167,15 @@ impl RecordedClient<'_> {
 /// history as JSON Lines to the temp dir and panics with the witness and
 /// the file's path; otherwise prints a one-line summary.
 pub fn check_history(history: &History, name: &str) {
+    let started = std::time::Instant::now();
     match lincheck::check(history) {
         Ok(s) => eprintln!(
-            "history {name}: linearizable ({} operations, {} keys, {} per-key operations, {} states)",
+            "history {name}: linearizable ({} operations, {} keys, {} per-key operations, {} states; checked in {:.2} s)",
             history.ops.len(),
             s.keys,
             s.key_ops,
-            s.states
+            s.states,
+            started.elapsed().as_secs_f64()
         ),
         Err(v) => {
             let path = std::env::temp_dir().join(format!(
