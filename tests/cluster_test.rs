@@ -351,23 +351,6 @@ fn test_reads_take_no_log_entry_with_read_index() {
 
 /// Drops the raft messages from store `from` to store `to` that `drops`
 /// picks out.
-struct DropWhere<F> {
-    from: u64,
-    to: u64,
-    drops: F,
-}
-
-impl<F> test_cluster::Filter for DropWhere<F>
-where
-    F: Fn(&proto::eraftpb::Message) -> bool + Send + Sync,
-{
-    fn before(&self, msg: &proto::raft_serverpb::RaftMessage) -> bool {
-        let from = msg.from_peer.map_or(0, |p| p.store_id);
-        let to = msg.to_peer.map_or(0, |p| p.store_id);
-        !(from == self.from && to == self.to && msg.message.as_ref().is_some_and(&self.drops))
-    }
-}
-
 // Not a Go test: in a region of two voters, a leader that commits its own
 // removal (proposed by the leader before it) must not leave before the
 // other voter has learned that the removal is committed. The survivor
@@ -382,7 +365,9 @@ fn test_leader_committing_its_own_removal_leaves_a_live_survivor() {
     use proto::raft_cmdpb::{AdminCmdType, AdminRequest, ChangePeerRequest};
     use proto::raft_serverpb::PeerState;
     use std::time::Duration;
-    use test_cluster::{must_get_equal, must_get_none, new_admin_request, wait_until};
+    use test_cluster::{
+        must_get_equal, must_get_none, new_admin_request, wait_until, MessageFilter,
+    };
 
     let mut cluster = new_test_cluster(2, Config::new_test_config());
     cluster.start();
@@ -409,16 +394,11 @@ fn test_leader_committing_its_own_removal_leaves_a_live_survivor() {
 
     // Store 1 proposes the removal; store 2 appends it, but its answers
     // are lost, so store 1 never commits it.
-    cluster.add_filter(Box::new(DropWhere {
-        from: 2,
-        to: 1,
-        drops: |m: &proto::eraftpb::Message| m.msg_type() == MessageType::MsgAppendResponse,
-    }));
-    cluster.add_filter(Box::new(DropWhere {
-        from: 2,
-        to: 1,
-        drops: commit_past_settled,
-    }));
+    let from_2_to_1 = || MessageFilter::new().from_store(2).to_store(1);
+    cluster.add_filter(Box::new(
+        from_2_to_1().msg_type(MessageType::MsgAppendResponse),
+    ));
+    cluster.add_filter(Box::new(from_2_to_1().when(commit_past_settled)));
     let mut req = new_admin_request(
         region.id,
         region.region_epoch,
@@ -440,16 +420,13 @@ fn test_leader_committing_its_own_removal_leaves_a_live_survivor() {
 
     // Store 2 hears nothing from store 1, campaigns, wins (its log is as
     // long) and commits its own removal with its first entry.
-    cluster.add_filter(Box::new(DropWhere {
-        from: 1,
-        to: 2,
-        drops: |m: &proto::eraftpb::Message| {
-            matches!(
-                m.msg_type(),
-                MessageType::MsgAppend | MessageType::MsgHeartbeat
-            )
-        },
-    }));
+    cluster.add_filter(Box::new(
+        MessageFilter::new()
+            .from_store(1)
+            .to_store(2)
+            .msg_type(MessageType::MsgAppend)
+            .msg_type(MessageType::MsgHeartbeat),
+    ));
     let gone = || {
         get_region_local_state(&cluster.engines(2).kv, region.id)
             .unwrap()
@@ -463,11 +440,7 @@ fn test_leader_committing_its_own_removal_leaves_a_live_survivor() {
 
     // From here on only store 2's commit index is kept from store 1.
     cluster.clear_filters();
-    cluster.add_filter(Box::new(DropWhere {
-        from: 2,
-        to: 1,
-        drops: commit_past_settled,
-    }));
+    cluster.add_filter(Box::new(from_2_to_1().when(commit_past_settled)));
     cluster.must_put(b"k2", b"v2");
     must_get_equal(cluster.engines(1), b"k2", b"v2");
     must_get_none(cluster.engines(2), b"k1");

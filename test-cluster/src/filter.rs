@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proto::eraftpb::MessageType;
+use proto::eraftpb::{Message, MessageType};
 use proto::raft_serverpb::RaftMessage;
 
 use crate::rng::Rng;
@@ -100,6 +100,9 @@ enum Action {
     Delay(Duration),
 }
 
+/// A condition on a raft message, for [`MessageFilter::when`].
+type MessageTest = dyn Fn(&Message) -> bool + Send + Sync;
+
 /// A filter built from conditions (all must hold for a message to match)
 /// and one action for the matching messages; other messages pass. With no
 /// condition every message matches; with no action matches are dropped.
@@ -108,6 +111,8 @@ pub struct MessageFilter {
     msg_types: Vec<MessageType>,
     from_stores: Vec<u64>,
     to_stores: Vec<u64>,
+    /// A condition on the raft message itself (its index, commit, ...).
+    when: Option<Box<MessageTest>>,
     action: Action,
     /// For `drop_next`: how many more matches to drop.
     budget: AtomicU64,
@@ -128,6 +133,7 @@ impl MessageFilter {
             msg_types: Vec::new(),
             from_stores: Vec::new(),
             to_stores: Vec::new(),
+            when: None,
             action: Action::Drop,
             budget: AtomicU64::new(0),
             matched: Arc::new(AtomicU64::new(0)),
@@ -158,6 +164,13 @@ impl MessageFilter {
         self
     }
 
+    /// Only raft messages for which `f` holds (say, an append whose commit
+    /// index is past some point). Replaces an earlier `when`.
+    pub fn when(mut self, f: impl Fn(&Message) -> bool + Send + Sync + 'static) -> Self {
+        self.when = Some(Box::new(f));
+        self
+    }
+
     /// Drops the next `n` matching messages, then lets every one through.
     pub fn drop_next(mut self, n: u64) -> Self {
         self.action = Action::DropNext;
@@ -185,6 +198,10 @@ impl MessageFilter {
             && (self.msg_types.is_empty() || msg_type.is_some_and(|t| self.msg_types.contains(&t)))
             && (self.from_stores.is_empty() || self.from_stores.contains(&from))
             && (self.to_stores.is_empty() || self.to_stores.contains(&to))
+            && self
+                .when
+                .as_ref()
+                .is_none_or(|f| msg.message.as_ref().is_some_and(f))
     }
 }
 
@@ -273,6 +290,29 @@ mod tests {
         assert!(!f.before(&msg(1, 1, 2, MessageType::MsgAppend)));
         assert!(f.before(&msg(1, 2, 1, MessageType::MsgAppendResponse)));
         assert!(f.before(&msg(1, 1, 3, MessageType::MsgAppend)));
+    }
+
+    #[test]
+    fn when_matches_on_the_message_itself() {
+        let f = MessageFilter::new()
+            .to_store(2)
+            .when(|m| m.msg_type() == MessageType::MsgHeartbeat && m.commit > 5);
+        let mut late = msg(1, 1, 2, MessageType::MsgHeartbeat);
+        late.message.as_mut().unwrap().commit = 6;
+        assert!(!f.before(&late));
+        assert!(
+            f.before(&msg(1, 1, 2, MessageType::MsgHeartbeat)),
+            "commit 0"
+        );
+        assert!(
+            f.before(&msg(1, 1, 2, MessageType::MsgAppend)),
+            "other type"
+        );
+        late.to_peer.as_mut().unwrap().store_id = 3;
+        assert!(f.before(&late), "other store");
+        let mut empty = msg(1, 1, 2, MessageType::MsgHeartbeat);
+        empty.message = None;
+        assert!(f.before(&empty), "no raft message");
     }
 
     #[test]

@@ -351,6 +351,7 @@ impl PeerMsgHandler<'_> {
             ConfChangeType::RemoveNode => {
                 self.peer.remove_peer_cache(target.id);
                 self.peer.peers_start_pending_tick.remove(&target.id);
+                self.peer.peer_contacts.remove(&target.id);
             }
         }
         self.peer.raft_group.apply_conf_change(&cc);
