@@ -353,6 +353,7 @@ pub fn unbuilt_records(name: &str, build: &GoBuild, runs: u32) -> Vec<RunRecord>
             max_rss_kib: None,
             cpu_secs: None,
             reported_secs: None,
+            ops: None,
             seed: None,
         })
         .collect()

@@ -526,6 +526,31 @@ pub fn go_build_failure(text: &str) -> String {
     }
 }
 
+/// Client operations a GenericTest run reported doing: the sum of `puts`
+/// and `scans` over its `generic-test name=… puts=N scans=M` lines (one an
+/// iteration, the clients' five-second windows). Ours prints them; the Go
+/// reference does with a small patch to its harness (lab/README.md).
+/// `None` if the log has no such line.
+pub fn client_ops(reader: impl BufRead) -> io::Result<Option<u64>> {
+    let mut total = None;
+    for line in reader.split(b'\n') {
+        let line = line?;
+        let line = String::from_utf8_lossy(&line);
+        let Some(at) = line.find("generic-test name=") else {
+            continue;
+        };
+        let field = |name: &str| {
+            line[at..]
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok())
+        };
+        if let (Some(puts), Some(scans)) = (field("puts="), field("scans=")) {
+            *total.get_or_insert(0) += puts + scans;
+        }
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,6 +825,24 @@ testing.tRunner(0xc000085380, 0x610528)
         assert_eq!(
             go("", Exit::Signal(9)).failure.as_deref(),
             Some("killed by signal 9")
+        );
+    }
+
+    #[test]
+    fn client_ops_sum_the_generic_test_lines() {
+        let log = "\
+generic-test name=TestBasic2B iteration=0 clients=1 puts=315 scans=323
+generic-test-phases name=TestBasic2B iteration=0 stop=0.01s restart=0.00s check_delete=1.20s log_check=0.00s
+2026/12/01 12:00:00 [info] noise puts=99 scans=99
+generic-test name=TestBasic2B iteration=1 clients=1 puts=352 scans=375
+";
+        assert_eq!(
+            client_ops(log.as_bytes()).unwrap(),
+            Some(315 + 323 + 352 + 375)
+        );
+        assert_eq!(
+            client_ops("--- PASS: TestOneSplit3B (1.00s)\n".as_bytes()).unwrap(),
+            None
         );
     }
 }

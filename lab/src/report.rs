@@ -37,6 +37,10 @@ pub struct Summary {
     /// The median of the times the test reported for itself (Go's
     /// `--- PASS: Name (…s)`), where runs reported one.
     pub median_reported_secs: Option<f64>,
+    /// The median CPU milliseconds per client operation, over the runs
+    /// that measured CPU and reported operations (see
+    /// [`RunRecord::ops`](crate::runner::RunRecord::ops)).
+    pub median_cpu_ms_per_op: Option<f64>,
     /// The failure line of the lowest-numbered failed run.
     pub first_failure: Option<String>,
     /// That run's kept log.
@@ -67,6 +71,11 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
             cpu.sort_by(f64::total_cmp);
             let mut reported: Vec<f64> = runs.iter().filter_map(|r| r.reported_secs).collect();
             reported.sort_by(f64::total_cmp);
+            let mut per_op: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| Some(r.cpu_secs? * 1e3 / r.ops.filter(|&n| n > 0)? as f64))
+                .collect();
+            per_op.sort_by(f64::total_cmp);
             let passed = runs.iter().filter(|r| r.passed()).count() as u32;
             Summary {
                 name: name.to_string(),
@@ -82,6 +91,7 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                     .map(|kib| kib as f64 / 1024.0),
                 median_cpu_secs: (!cpu.is_empty()).then(|| median(&cpu)),
                 median_reported_secs: (!reported.is_empty()).then(|| median(&reported)),
+                median_cpu_ms_per_op: (!per_op.is_empty()).then(|| median(&per_op)),
                 first_failure: runs
                     .iter()
                     .find(|r| !r.passed())
@@ -171,24 +181,22 @@ pub fn table_cells(
     go: Option<&GoSide>,
     width: usize,
 ) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    // CPU per client operation only where some test reported operations.
+    let has_ops = |rows: &[Summary]| rows.iter().any(|r| r.median_cpu_ms_per_op.is_some());
+    let per_op = has_ops(rows) || go.is_some_and(|g| has_ops(&g.summaries));
     let mut header = vec![
-        "TEST",
-        "RUNS",
-        "PASSED",
-        "FAILED",
-        "MEDIAN s",
-        "MAX s",
-        "CPU s",
-        "PEAK RSS MiB",
+        "TEST", "RUNS", "PASSED", "FAILED", "MEDIAN s", "MAX s", "CPU s",
     ];
+    if per_op {
+        header.push("CPU ms/op");
+    }
+    header.push("PEAK RSS MiB");
     if go.is_some() {
-        header.extend([
-            "GO PASSED",
-            "GO MEDIAN s",
-            "GO OWN s",
-            "GO CPU s",
-            "GO PEAK RSS MiB",
-        ]);
+        header.extend(["GO PASSED", "GO MEDIAN s", "GO OWN s", "GO CPU s"]);
+        if per_op {
+            header.push("GO CPU ms/op");
+        }
+        header.push("GO PEAK RSS MiB");
     }
     header.push("FIRST FAILURE");
     if go.is_some() {
@@ -211,8 +219,11 @@ pub fn table_cells(
             format!("{:.2}", row.median),
             format!("{:.2}", row.max),
             opt_cell(row.median_cpu_secs, 2),
-            opt_cell(row.peak_rss_mib, 1),
         ];
+        if per_op {
+            line.push(opt_cell(row.median_cpu_ms_per_op, 3));
+        }
+        line.push(opt_cell(row.peak_rss_mib, 1));
         let mut go_failure = None;
         if let Some(go) = go {
             match go.get(&row.name) {
@@ -221,6 +232,9 @@ pub fn table_cells(
                     line.push(format!("{:.2}", g.median));
                     line.push(opt_cell(g.median_reported_secs, 2));
                     line.push(opt_cell(g.median_cpu_secs, 2));
+                    if per_op {
+                        line.push(opt_cell(g.median_cpu_ms_per_op, 3));
+                    }
                     line.push(opt_cell(g.peak_rss_mib, 1));
                     go_failure = Some(failure(g));
                 }
@@ -230,7 +244,8 @@ pub fn table_cells(
                     } else {
                         "-"
                     };
-                    line.extend(std::iter::repeat_n(cell.to_string(), 5));
+                    let go_columns = if per_op { 6 } else { 5 };
+                    line.extend(std::iter::repeat_n(cell.to_string(), go_columns));
                     go_failure = Some(String::new());
                 }
             }
@@ -280,13 +295,29 @@ pub fn ratio_line(ours: &[Summary], go: &GoSide) -> Option<String> {
             format!("{what} -")
         }
     };
-    Some(format!(
+    let mut line = format!(
         "ours/Go over {} both ran: {}, {}, {}",
         crate::session::plural(both.len(), "test"),
         ratio("wall", &|s| Some(s.median), "s"),
         ratio("CPU", &|s| s.median_cpu_secs, "s"),
         ratio("peak RSS", &|s| s.peak_rss_mib, "MiB"),
-    ))
+    );
+    // Per operation: the geometric mean of the per-test ratios, over the
+    // tests where both sides reported operations (a sum of milliseconds
+    // per operation would weigh tests by nothing in particular).
+    let per_op: Vec<f64> = both
+        .iter()
+        .filter_map(|(o, g)| Some(o.median_cpu_ms_per_op? / g.median_cpu_ms_per_op?))
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .collect();
+    if !per_op.is_empty() {
+        let mean = (per_op.iter().map(|r| r.ln()).sum::<f64>() / per_op.len() as f64).exp();
+        line.push_str(&format!(
+            "; CPU per client operation {mean:.2}x (geometric mean over {})",
+            crate::session::plural(per_op.len(), "test")
+        ));
+    }
+    Some(line)
 }
 
 /// Lays out a table: columns two spaces apart, the first (names), the last
@@ -487,6 +518,7 @@ mod tests {
             max_rss_kib: Some(1024 * run as u64),
             cpu_secs: Some(run as f64),
             reported_secs: None,
+            ops: None,
             seed: None,
         }
     }
@@ -602,6 +634,60 @@ TestOneSplit3B            3       1       2     12.00  600.00   2.00           3
             "ours/Go over 2 tests both ran: wall 0.50x (4.00 / 8.00 s), CPU 0.40x (2.00 / 5.00 s), peak RSS 0.40x (2.00 / 5.00 MiB)"
         );
         assert_eq!(ratio_line(&ours, &GoSide::default()), None);
+    }
+
+    #[test]
+    fn cpu_per_operation_where_tests_report_operations() {
+        let mut a = rec("TestA", 1, Status::Passed, 1.0, None);
+        a.cpu_secs = Some(2.0);
+        a.ops = Some(1000);
+        let mut b = rec("TestB", 1, Status::Passed, 1.0, None);
+        b.cpu_secs = Some(1.0);
+        b.ops = Some(4000);
+        let ours = summarize(&[
+            a.clone(),
+            b.clone(),
+            rec("TestC", 1, Status::Passed, 1.0, None),
+        ]);
+        assert_eq!(ours[0].median_cpu_ms_per_op, Some(2.0));
+        assert_eq!(ours[2].median_cpu_ms_per_op, None);
+        let go: Vec<RunRecord> = [(a, 8.0, 1000), (b, 4.0, 1000)]
+            .into_iter()
+            .map(|(mut r, cpu, ops)| {
+                r.side = Side::Go;
+                r.cpu_secs = Some(cpu);
+                r.ops = Some(ops);
+                r
+            })
+            .collect();
+        let go = GoSide::new(&go, BTreeSet::new());
+        let table = format_table(&ours, Some(&go));
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].contains("CPU s  CPU ms/op  PEAK RSS MiB"),
+            "{table}"
+        );
+        assert!(
+            lines[0].contains("GO CPU s  GO CPU ms/op  GO PEAK RSS MiB"),
+            "{table}"
+        );
+        assert!(lines[1].contains("2.00      2.000"), "{table}");
+        assert!(lines[1].contains("8.00         8.000"), "{table}");
+        assert!(lines[3].contains("1.00          -"), "{table}");
+        // 2/8 and 0.25/4: a quarter and a sixteenth, geometric mean an eighth.
+        assert!(
+            ratio_line(&ours, &go)
+                .unwrap()
+                .ends_with("; CPU per client operation 0.13x (geometric mean over 2 tests)"),
+            "{:?}",
+            ratio_line(&ours, &go)
+        );
+        // Without operations anywhere the table keeps its columns.
+        let plain = format_table(
+            &summarize(&[rec("TestC", 1, Status::Passed, 1.0, None)]),
+            None,
+        );
+        assert!(!plain.contains("ms/op"), "{plain}");
     }
 
     #[test]

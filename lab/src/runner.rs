@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::discover::TestCase;
-use crate::logscan::{Exit, GoLog, LibtestLog, Verdict};
+use crate::logscan::{self, Exit, GoLog, LibtestLog, Verdict};
 
 /// How often a waiting job checks its child. Runs last from milliseconds to
 /// minutes; 20 ms keeps short runs' timing honest without busy-waiting.
@@ -90,6 +90,13 @@ pub struct RunRecord {
     /// start-up and exit, to compare `seconds` with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_secs: Option<f64>,
+    /// Client operations the test reported doing (GenericTest's puts and
+    /// scans, see [`logscan::client_ops`]), on either side; absent where it
+    /// reported none. CPU per operation is the fair comparison of tests
+    /// that run their clients for fixed windows: a faster store does more
+    /// operations in them, not the same ones sooner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops: Option<u64>,
 }
 
 impl RunRecord {
@@ -355,6 +362,9 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
             Some(format!("could not run {}: {e}", spec.program.display())),
         ),
     };
+    let ops = File::open(&log)
+        .ok()
+        .and_then(|f| logscan::client_ops(BufReader::new(f)).ok().flatten());
     let log = if status == Status::Passed {
         let _ = fs::remove_file(&log);
         None
@@ -374,6 +384,7 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         cpu_secs: usage.map(|u| u.cpu_secs),
         reported_secs,
         seed: spec.seed_of(run),
+        ops,
     })
 }
 
@@ -392,6 +403,7 @@ fn unstarted(spec: &RunSpec, run: u32, why: String) -> RunRecord {
         cpu_secs: None,
         reported_secs: None,
         seed: spec.seed_of(run),
+        ops: None,
     }
 }
 
@@ -591,6 +603,7 @@ mod tests {
             log: None,
             max_rss_kib: Some(2048),
             reported_secs: None,
+            ops: None,
             cpu_secs: Some(1.5),
             seed: None,
         };

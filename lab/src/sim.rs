@@ -261,6 +261,7 @@ mod tests {
             max_rss_kib: Some(100 * 1024),
             cpu_secs: Some(0.5),
             reported_secs: None,
+            ops: None,
             seed: Some(seed),
         }
     }

@@ -88,6 +88,7 @@ fn record(
         max_rss_kib: Some(20_000),
         cpu_secs: Some(secs * 1.3),
         reported_secs: None,
+        ops: None,
         seed: None,
     }
 }

@@ -803,6 +803,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                 max_rss_kib: None,
                 cpu_secs: None,
                 reported_secs: None,
+                ops: None,
                 seed: None,
             });
         }
@@ -849,6 +850,7 @@ mod tests {
             log: None,
             max_rss_kib: None,
             reported_secs: None,
+            ops: None,
             cpu_secs: None,
             seed: None,
         }
