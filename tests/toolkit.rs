@@ -428,3 +428,51 @@ fn filter_delay_holds_messages_back() {
     assert!(matched.load(Ordering::Relaxed) > 0);
     cluster.shutdown();
 }
+
+#[test]
+#[serial]
+fn a_recorded_scan_reads_what_a_plain_one_does_and_records_each_region() {
+    let cluster = started(1);
+    for k in ["a", "b", "c", "d"] {
+        cluster.must_put(k.as_bytes(), format!("v{k}").as_bytes());
+    }
+    let region = cluster.get_region(b"c");
+    cluster.must_split(&region, b"c");
+
+    let rec = lincheck::Recorder::default();
+    let got = cluster.recorded(&rec, 1).scan(b"a", b"d");
+    assert_eq!(got, cluster.scan(b"a", b"d"));
+    assert_eq!(got, vec![b"va".to_vec(), b"vb".to_vec(), b"vc".to_vec()]);
+
+    // The left region holds part of the range: a read that says nothing.
+    // The right one holds the rest of it, read once and recorded.
+    let seen: Vec<_> = rec
+        .history()
+        .ops
+        .iter()
+        .map(|op| (op.call.clone(), op.outcome.clone()))
+        .collect();
+    use lincheck::{Call, Outcome, Pair, Read};
+    assert_eq!(
+        seen,
+        vec![
+            (
+                Call::Scan {
+                    start: "a".into(),
+                    end: "d".into()
+                },
+                Outcome::Failed
+            ),
+            (
+                Call::Scan {
+                    start: "c".into(),
+                    end: "d".into()
+                },
+                Outcome::Ok {
+                    read: Some(Read::Pairs(vec![Pair::new("c", "vc")]))
+                }
+            ),
+        ]
+    );
+    cluster.shutdown();
+}

@@ -15,6 +15,7 @@ use kv::raftstore::bootstrap::{
 use kv::raftstore::router::RaftstoreRouter;
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::util::engine_util::{exceed_end_key, DbSnapshot, Engines, CF_DEFAULT};
+use lincheck::RawPairs;
 use proto::metapb::{Peer, Region, RegionEpoch, Store};
 use proto::raft_cmdpb::{AdminCmdType, CmdType, RaftCmdRequest, RaftCmdResponse, Request};
 use scheduler_mock::{find_peer, MockSchedulerClient};
@@ -450,7 +451,8 @@ impl Cluster {
     /// from a Snap command's consistent view.
     pub fn scan(&self, start: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
         scan_regions(start, end, &mut |key| {
-            self.request(key, vec![new_snap_cmd()], Duration::from_secs(5))
+            let answer = self.request(key, vec![new_snap_cmd()], Duration::from_secs(5));
+            (answer, None)
         })
     }
 
@@ -608,16 +610,46 @@ pub(crate) fn check_single_response(resp: &RaftCmdResponse, want: CmdType) {
 /// reading until `end`: values of the region's keys in `[key, end)`.
 /// Panics if `key` is outside the region, as Go's iterator does.
 pub fn region_scan(snap: &DbSnapshot, region: &Region, key: &[u8], end: &[u8]) -> Vec<Vec<u8>> {
+    let mut values = Vec::new();
+    region_scan_each(snap, region, key, end, &mut |v| values.push(v.to_vec()));
+    values
+}
+
+/// [`region_scan`], handing each value to `emit`.
+fn region_scan_each(
+    snap: &DbSnapshot,
+    region: &Region,
+    key: &[u8],
+    end: &[u8],
+    emit: &mut dyn FnMut(&[u8]),
+) {
     kv::raftstore::util::check_key_in_region(key, region)
         .unwrap_or_else(|e| panic!("seek outside the region: {}", e));
     let mut it = snap.iter_cf_in_range(CF_DEFAULT, key, scan_bound(&region.end_key, end));
     it.seek(key);
-    let mut values = Vec::new();
     while it.valid() {
-        values.push(it.value().to_vec());
+        emit(it.value());
         it.next();
     }
-    values
+}
+
+/// One region's part of a scan from `key` to `end`, each value handed to
+/// `emit`: [`region_scan`] of the Snap answer's snapshot, or the values of
+/// `read`, the pairs a history recorded of the same snapshot and range
+/// (see [`record_attempt`](crate::record_attempt)), so that a recorded
+/// scan reads the engine once.
+pub(crate) fn scan_piece(
+    read: Option<RawPairs>,
+    snap: &DbSnapshot,
+    region: &Region,
+    key: &[u8],
+    end: &[u8],
+    emit: &mut dyn FnMut(&[u8]),
+) {
+    match read {
+        Some(pairs) => pairs.iter().for_each(|(_, v)| emit(v)),
+        None => region_scan_each(snap, region, key, end, emit),
+    }
 }
 
 /// The tighter of two exclusive end keys (empty = no end). An iterator
@@ -707,17 +739,21 @@ pub fn new_test_cluster(count: usize, cfg: Config) -> Cluster {
 
 /// Go's `Scan`: the values of the keys in `[start, end)`, region by
 /// region, each region read from the snapshot of the Snap answer
-/// `snap_request` gets for a key of it.
+/// `snap_request` gets for a key of it (with the pairs a history already
+/// read from it, if it did: see [`scan_piece`]).
 pub(crate) fn scan_regions(
     start: &[u8],
     end: &[u8],
-    snap_request: &mut dyn FnMut(&[u8]) -> CommandAnswer,
+    snap_request: &mut dyn FnMut(&[u8]) -> ScanAnswer,
 ) -> Vec<Vec<u8>> {
     let mut values = Vec::new();
     let mut key = start.to_vec();
     while (!end.is_empty() && key.as_slice() < end) || (key.is_empty() && end.is_empty()) {
-        let (region, snap) = snap_view(snap_request(&key));
-        values.extend(region_scan(&snap, &region, &key, end));
+        let (answer, read) = snap_request(&key);
+        let (region, snap) = snap_view(answer);
+        scan_piece(read, &snap, &region, &key, end, &mut |v| {
+            values.push(v.to_vec())
+        });
         key = region.end_key.clone();
         if key.is_empty() {
             break;
@@ -741,6 +777,10 @@ fn snap_view((resp, snap): CommandAnswer) -> (Region, DbSnapshot) {
 /// A store's answer to a command: the response, and the snapshot a Snap
 /// command carries back.
 pub(crate) type CommandAnswer = (RaftCmdResponse, Option<DbSnapshot>);
+
+/// A Snap command's answer, with the pairs a history recorded of it (see
+/// [`scan_piece`]).
+pub(crate) type ScanAnswer = (CommandAnswer, Option<RawPairs>);
 
 /// One attempt of a command at the store its header names: any answer,
 /// error or not, or `None` when nothing was answered (Go's `CallCommand`).

@@ -43,10 +43,19 @@ pub fn record(rec: &Recorder, id: OpId, outcome: &Outcome, read: Option<Read>) {
 /// recorded as the scan `call` asked for when the region covers the whole
 /// range, and as failed (a read that says nothing) when it covers part of
 /// it.
-pub fn record_attempt(rec: &Recorder, id: OpId, call: &Call, outcome: &Outcome) {
+///
+/// Returns the pairs recorded for a scan, read from the answer's
+/// snapshot: the caller's own read of that range, without reading it
+/// again.
+pub fn record_attempt(
+    rec: &Recorder,
+    id: OpId,
+    call: &Call,
+    outcome: &Outcome,
+) -> Option<RawPairs> {
     let (Call::Scan { start, end }, Outcome::Ok(answer)) = (call, outcome) else {
         record(rec, id, outcome, None);
-        return;
+        return None;
     };
     let region = answer
         .resp
@@ -60,9 +69,14 @@ pub fn record_attempt(rec: &Recorder, id: OpId, call: &Call, outcome: &Outcome) 
     });
     match (covered, answer.snap.as_ref()) {
         (true, Some(snap)) => {
-            rec.ok_pairs(id, &range_pairs(snap, start.as_slice(), end.as_slice()))
+            let pairs = range_pairs(snap, start.as_slice(), end.as_slice());
+            rec.ok_pairs(id, &pairs);
+            Some(pairs)
         }
-        _ => rec.failed(id),
+        _ => {
+            rec.failed(id);
+            None
+        }
     }
 }
 
@@ -106,14 +120,14 @@ impl RecordedClient<'_> {
             key: key.into(),
             value: value.into(),
         };
-        let resp = self.request(key, new_put_cf_cmd(CF_DEFAULT, key, value), call);
+        let resp = self.request(key, new_put_cf_cmd(CF_DEFAULT, key, value), call, &mut None);
         check_single_response(&resp.0, CmdType::Put);
     }
 
     /// [`Cluster::must_delete`], recorded.
     pub fn must_delete(&self, key: &[u8]) {
         let call = Call::Delete { key: key.into() };
-        let resp = self.request(key, new_delete_cf_cmd(CF_DEFAULT, key), call);
+        let resp = self.request(key, new_delete_cf_cmd(CF_DEFAULT, key), call, &mut None);
         check_single_response(&resp.0, CmdType::Delete);
     }
 
@@ -125,30 +139,36 @@ impl RecordedClient<'_> {
                 start: key.into(),
                 end: end.into(),
             };
-            self.request(key, new_snap_cmd(), call)
+            let mut read = None;
+            let answer = self.request(key, new_snap_cmd(), call, &mut read);
+            (answer, read)
         })
     }
 
     /// [`Cluster::request`] of one command, each attempt recorded as
-    /// `call`.
+    /// `call`; `read` ends as what the answering attempt recorded of a
+    /// scan.
     fn request(
         &self,
         key: &[u8],
         cmd: proto::raft_cmdpb::Request,
         call: Call,
+        read: &mut Option<RawPairs>,
     ) -> (RaftCmdResponse, Option<DbSnapshot>) {
         self.cluster
             .request_via(key, vec![cmd], Duration::from_secs(5), &mut |req| {
-                self.attempt(req, &call)
+                self.attempt(req, &call, read)
             })
     }
 
     /// One attempt, as [`Cluster::call_command`] makes it (a stopped store
-    /// panics as Go's harness exits), recorded.
+    /// panics as Go's harness exits), recorded; `read` is set to the pairs
+    /// recorded for a scan (see [`record_attempt`]).
     fn attempt(
         &self,
         req: RaftCmdRequest,
         call: &Call,
+        read: &mut Option<RawPairs>,
     ) -> Option<(RaftCmdResponse, Option<DbSnapshot>)> {
         let store_id = target_store(&req);
         if self.cluster.router(store_id).is_none() {
@@ -158,7 +178,7 @@ impl RecordedClient<'_> {
         let outcome = self
             .cluster
             .try_command_on_store(store_id, req, Duration::from_secs(1));
-        record_attempt(self.rec, id, call, &outcome);
+        *read = record_attempt(self.rec, id, call, &outcome);
         outcome.into_answer()
     }
 }

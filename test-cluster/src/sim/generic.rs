@@ -13,14 +13,14 @@ use std::time::Duration;
 
 use kv::raftstore::scheduler_client::SchedulerClient;
 use kv::util::engine_util::{DbSnapshot, CF_DEFAULT};
-use lincheck::{Call, Recorder};
+use lincheck::{Call, RawPairs, Recorder};
 use proto::metapb::{Peer, Region};
 use proto::raft_cmdpb::{CmdType, RaftCmdResponse, Request};
 use scheduler_mock::find_peer;
 
 use super::exec::SimHandle;
 use super::{Sim, SimConfig};
-use crate::cluster::{check_single_response, leader_retry, region_scan};
+use crate::cluster::{check_single_response, leader_retry, scan_piece};
 use crate::filter::{DropFilter, PartitionFilter};
 use crate::generic::{
     check_clnt_appends, check_log_trimmed, client_key, client_value, GenericTest,
@@ -316,17 +316,24 @@ impl Harness {
     }
 
     /// One attempt, to one store, recorded: `call` is what it does to the
-    /// data (`None` for an admin-free read the history ignores).
-    async fn attempt(&self, req: proto::raft_cmdpb::RaftCmdRequest, call: Option<Call>) -> Outcome {
+    /// data (`None` for an admin-free read the history ignores). `read` is
+    /// set to the pairs recorded for a scan (see [`record_attempt`]).
+    async fn attempt(
+        &self,
+        req: proto::raft_cmdpb::RaftCmdRequest,
+        call: Option<Call>,
+        read: &mut Option<RawPairs>,
+    ) -> Outcome {
         let store_id = target_store(&req);
         let op = call.clone().map(|c| self.rec.invoke(self.client, c));
         // A client's request takes a millisecond to reach the store, so
         // that a store refusing at once still costs virtual time.
         self.sim.sleep_ms(1).await;
         let outcome = self.sim.call(store_id, req, Duration::from_secs(1)).await;
-        if let (Some(op), Some(call)) = (op, call.as_ref()) {
-            record_attempt(&self.rec, op, call, &outcome);
-        }
+        *read = match (op, call.as_ref()) {
+            (Some(op), Some(call)) => record_attempt(&self.rec, op, call, &outcome),
+            _ => None,
+        };
         outcome
     }
 
@@ -337,6 +344,7 @@ impl Harness {
         &self,
         mut req: proto::raft_cmdpb::RaftCmdRequest,
         call: Option<Call>,
+        read: &mut Option<RawPairs>,
         timeout: Duration,
     ) -> Option<Outcome> {
         let start = self.sim.now_ms();
@@ -353,7 +361,7 @@ impl Harness {
                 )
             });
             req.header.get_or_insert_with(Default::default).peer = Some(l);
-            let outcome = self.attempt(req.clone(), call.clone()).await;
+            let outcome = self.attempt(req.clone(), call.clone(), read).await;
             let Some(resp) = outcome.response() else {
                 let new_leader = self.leader_of_region(region_id).await;
                 if new_leader != leader {
@@ -382,12 +390,14 @@ impl Harness {
     }
 
     /// Go's `Request`: tries until an answer without error (at least 10
-    /// times, and until `timeout`), 100 ms apart; panics after.
+    /// times, and until `timeout`), 100 ms apart; panics after. `read`
+    /// ends as what the answering attempt recorded of a scan.
     async fn request(
         &self,
         key: &[u8],
         reqs: Vec<Request>,
         call: Option<Call>,
+        read: &mut Option<RawPairs>,
         timeout: Duration,
     ) -> (RaftCmdResponse, Option<DbSnapshot>) {
         let start = self.sim.now_ms();
@@ -397,7 +407,7 @@ impl Harness {
             let region = self.get_region(key).await;
             let req = new_request(region.id, region.region_epoch, reqs.clone());
             if let Some(Outcome::Ok(a)) = self
-                .call_command_on_leader(req, call.clone(), timeout)
+                .call_command_on_leader(req, call.clone(), read, timeout)
                 .await
             {
                 return (a.resp, a.snap);
@@ -424,6 +434,7 @@ impl Harness {
                 key,
                 vec![new_put_cf_cmd(CF_DEFAULT, key, value)],
                 Some(call),
+                &mut None,
                 Duration::from_secs(5),
             )
             .await;
@@ -437,6 +448,7 @@ impl Harness {
                 key,
                 vec![new_delete_cf_cmd(CF_DEFAULT, key)],
                 Some(call),
+                &mut None,
                 Duration::from_secs(5),
             )
             .await;
@@ -457,11 +469,13 @@ impl Harness {
                 start: key.as_slice().into(),
                 end: end.into(),
             };
+            let mut read = None;
             let (resp, snap) = self
                 .request(
                     &key,
                     vec![new_snap_cmd()],
                     Some(call),
+                    &mut read,
                     Duration::from_secs(5),
                 )
                 .await;
@@ -472,13 +486,15 @@ impl Harness {
                 .and_then(|s| s.region.clone())
                 .expect("a Snap answer carries its region");
             let snap = snap.expect("a Snap answer carries a snapshot");
-            values.extend(region_scan(&snap, &region, &key, end));
+            scan_piece(read, &snap, &region, &key, end, &mut |v| {
+                values.extend_from_slice(v)
+            });
             key = region.end_key.clone();
             if key.is_empty() {
                 break;
             }
         }
-        String::from_utf8(values.concat()).expect("values are text")
+        String::from_utf8(values).expect("values are text")
     }
 
     async fn must_add_peer(&self, region_id: u64, peer: Peer) {
