@@ -53,14 +53,21 @@ impl std::fmt::Display for Violation {
     }
 }
 
-/// Keys checked at a time. Only one batch's per-key operations are held:
-/// a long history's scans add up to millions of them (every scan is a read
-/// of every key in its range).
-const KEYS_PER_BATCH: usize = 1024;
+/// About how many per-key operations are held at a time: keys are
+/// checked in batches of consecutive keys whose histories add up to about
+/// this many (a long history's scans add up to tens of millions of them,
+/// every scan being a read of every key in its range), so a batch's
+/// histories take some 40 MB however long the history is.
+const KEY_OPS_PER_BATCH: usize = 1 << 20;
 
 /// Checks the whole history: linearizable per key, with failed calls left
 /// out, unknown reads ignored and unknown writes free to apply late or never.
 pub fn check(history: &History) -> Result<Summary, Violation> {
+    check_in_batches(history, KEY_OPS_PER_BATCH)
+}
+
+/// [`check`], holding about `batch_ops` per-key operations at a time.
+pub(crate) fn check_in_batches(history: &History, batch_ops: usize) -> Result<Summary, Violation> {
     let checked = checked_ops(history)?;
     let keys = keys_of(&checked);
     let mut written: Vec<&Bytes> = checked
@@ -72,12 +79,21 @@ pub fn check(history: &History) -> Result<Summary, Violation> {
         .collect();
     written.sort_unstable();
     written.dedup();
+    let sizes = key_op_bounds(&checked, &keys);
     // Values are compared only within one key's history, so one id per
     // distinct value serves every key.
     let mut ids: HashMap<&Bytes, u32> = HashMap::default();
     let mut summary = Summary::default();
-    for batch in keys.chunks(KEYS_PER_BATCH) {
-        let per_key = split_by_key(&checked, &written, batch, &mut ids);
+    let mut from = 0;
+    while from < keys.len() {
+        let mut to = from + 1;
+        let mut held = sizes[from];
+        while to < keys.len() && held + sizes[to] <= batch_ops {
+            held += sizes[to];
+            to += 1;
+        }
+        let batch = &keys[from..to];
+        let per_key = split_by_key(&checked, &written, batch, &sizes[from..to], &mut ids);
         for (key, ops) in batch.iter().zip(per_key) {
             if ops.is_empty() {
                 continue;
@@ -86,8 +102,44 @@ pub fn check(history: &History) -> Result<Summary, Violation> {
             summary.key_ops += ops.len();
             summary.states += check_key(history, key, &ops)?;
         }
+        from = to;
     }
     Ok(summary)
+}
+
+/// For each of `keys` (sorted), at least as many operations as its
+/// history will hold: the writes and gets that name it, and every scan
+/// whose range contains it (a scan reads only the keys of its range that
+/// are written or returned, so this may count a few too many).
+pub(crate) fn key_op_bounds(checked: &[(&Op, u64)], keys: &[&Bytes]) -> Vec<usize> {
+    // Scans add one over a range of keys: +1 where it starts, -1 past it.
+    let mut delta = vec![0isize; keys.len() + 1];
+    for (op, _) in checked {
+        match &op.call {
+            Call::Put { key, .. } | Call::Delete { key } | Call::Get { key } => {
+                if let Ok(i) = keys.binary_search(&key) {
+                    delta[i] += 1;
+                    delta[i + 1] -= 1;
+                }
+            }
+            Call::Scan { start, end } => {
+                let lo = keys.partition_point(|k| *k < start);
+                let hi = keys.partition_point(|k| end.is_empty() || *k < end);
+                if lo < hi {
+                    delta[lo] += 1;
+                    delta[hi] -= 1;
+                }
+            }
+        }
+    }
+    let mut running = 0isize;
+    delta[..keys.len()]
+        .iter()
+        .map(|d| {
+            running += d;
+            running as usize
+        })
+        .collect()
 }
 
 /// One operation of one key's history.
@@ -166,11 +218,13 @@ fn keys_of<'h>(checked: &[(&'h Op, u64)]) -> Vec<&'h Bytes> {
 /// among all keys, so a key between its first and last is one of them),
 /// in the order of `batch`. `written` is every key the history writes,
 /// sorted: a scan reads the ones in its range, whether it returned them or
-/// not.
+/// not. `sizes` bounds each key's history from above (each is allocated
+/// once, at that size).
 fn split_by_key<'h>(
     checked: &[(&'h Op, u64)],
     written: &[&'h Bytes],
     batch: &[&'h Bytes],
+    sizes: &[usize],
     ids: &mut HashMap<&'h Bytes, u32>,
 ) -> Vec<Vec<KeyOp>> {
     let (Some(&first), Some(&last)) = (batch.first(), batch.last()) else {
@@ -180,7 +234,7 @@ fn split_by_key<'h>(
     // A hash lookup per operation, not a search of the sorted keys: a
     // long history has millions of per-key operations.
     let slot: HashMap<&Bytes, usize> = batch.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    let mut per_key: Vec<Vec<KeyOp>> = vec![Vec::new(); batch.len()];
+    let mut per_key: Vec<Vec<KeyOp>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
     for &(op, ret) in checked {
         let mut push = |key: &'h Bytes, write: bool, value: Option<u32>| {
             per_key[slot[key]].push(KeyOp {

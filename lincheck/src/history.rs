@@ -503,6 +503,8 @@ impl Recorder {
             Some((last_raw, mut last)) => {
                 let common = pairs.common_prefix(&last_raw);
                 last.truncate(common);
+                // Held until the end of the test: no spare capacity.
+                last.reserve_exact(pairs.ends.len() - common);
                 (last, common)
             }
             None => (Vec::with_capacity(pairs.ends.len()), 0),

@@ -222,7 +222,9 @@ fn scans_are_reads_of_every_key_in_range() {
 
 #[test]
 fn scans_across_key_batches_are_checked_in_each() {
-    // More keys than one batch of the check holds, and scans spanning them.
+    // Batches of 1,000 per-key operations, 5,000 of them here (a put and
+    // a scan's read per key), and scans spanning every batch.
+    let check = |h: &History| crate::check::check_in_batches(h, 1_000);
     let n = 2_500;
     let keys: Vec<String> = (0..n).map(|i| format!("k{i:05}")).collect();
     let mut h = H::default();
@@ -250,6 +252,32 @@ fn scans_across_key_batches_are_checked_in_each() {
         pairs(&[("a", "1"), ("b", "2")]),
     );
     assert_eq!(check(&invented.history()).unwrap_err().key, "b".into());
+}
+
+#[test]
+fn each_key_is_bounded_by_the_operations_that_can_reach_it() {
+    let h = H::default()
+        .put(1, "a", "1", 0, 10)
+        .put(1, "c", "3", 0, 10)
+        .get(2, "c", Some("3"), 20, 30)
+        .op(
+            2,
+            scan("a", "c"),
+            (20, Some(30)),
+            pairs(&[("a", "1"), ("b", "2")]),
+        )
+        .op(
+            3,
+            scan("b", ""),
+            (20, Some(30)),
+            pairs(&[("b", "2"), ("c", "3")]),
+        )
+        .history();
+    let ops: Vec<(&Op, u64)> = h.ops.iter().map(|op| (op, 0)).collect();
+    let keys: Vec<Bytes> = ["a", "b", "c"].into_iter().map(Bytes::from).collect();
+    let keys: Vec<&Bytes> = keys.iter().collect();
+    // a: its put and the first scan; b: both scans; c: put, get, second scan.
+    assert_eq!(crate::check::key_op_bounds(&ops, &keys), vec![2, 2, 3]);
 }
 
 #[test]
