@@ -290,6 +290,12 @@ mod sim {
             let seed = seed.parse().expect("SIM_SEED is a number");
             let report = run_generic(test, seed);
             eprintln!("{name}: {report:?}");
+            // The line `tinykv-lab sim` reads its operation and virtual
+            // time columns from (lab/src/logscan.rs).
+            eprintln!(
+                "generic-test name={name} seed={seed} puts={} scans={} virtual_ms={} trace={:016x}",
+                report.puts, report.scans, report.virtual_ms, report.trace_hash
+            );
             return;
         }
         for seed in 1..=3 {

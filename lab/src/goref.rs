@@ -354,6 +354,7 @@ pub fn unbuilt_records(name: &str, build: &GoBuild, runs: u32) -> Vec<RunRecord>
             cpu_secs: None,
             reported_secs: None,
             ops: None,
+            virtual_secs: None,
             seed: None,
         })
         .collect()

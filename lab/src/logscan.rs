@@ -526,13 +526,24 @@ pub fn go_build_failure(text: &str) -> String {
     }
 }
 
-/// Client operations a GenericTest run reported doing: the sum of `puts`
-/// and `scans` over its `generic-test name=… puts=N scans=M` lines (one an
-/// iteration, the clients' five-second windows). Ours prints them; the Go
-/// reference does with a small patch to its harness (lab/README.md).
-/// `None` if the log has no such line.
-pub fn client_ops(reader: impl BufRead) -> io::Result<Option<u64>> {
-    let mut total = None;
+/// What a GenericTest run reported of itself on its `generic-test name=…`
+/// lines: ours prints one per iteration (`puts=N scans=M`), a simulated
+/// twin one per run that adds the virtual time it took (`virtual_ms=V`),
+/// and the Go reference prints them with a small patch to its harness
+/// (lab/README.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GenericCounts {
+    /// Client operations: the sum of `puts` and `scans` over the lines;
+    /// `None` if no line has both.
+    pub ops: Option<u64>,
+    /// Virtual milliseconds, summed over the lines that give them; `None`
+    /// for a run in real time.
+    pub virtual_ms: Option<u64>,
+}
+
+/// Reads a run's [`GenericCounts`] from its log.
+pub fn generic_counts(reader: impl BufRead) -> io::Result<GenericCounts> {
+    let mut counts = GenericCounts::default();
     for line in reader.split(b'\n') {
         let line = line?;
         let line = String::from_utf8_lossy(&line);
@@ -545,10 +556,13 @@ pub fn client_ops(reader: impl BufRead) -> io::Result<Option<u64>> {
                 .find_map(|w| w.strip_prefix(name)?.parse::<u64>().ok())
         };
         if let (Some(puts), Some(scans)) = (field("puts="), field("scans=")) {
-            *total.get_or_insert(0) += puts + scans;
+            *counts.ops.get_or_insert(0) += puts + scans;
+        }
+        if let Some(ms) = field("virtual_ms=") {
+            *counts.virtual_ms.get_or_insert(0) += ms;
         }
     }
-    Ok(total)
+    Ok(counts)
 }
 
 #[cfg(test)]
@@ -829,20 +843,32 @@ testing.tRunner(0xc000085380, 0x610528)
     }
 
     #[test]
-    fn client_ops_sum_the_generic_test_lines() {
+    fn generic_counts_sum_the_generic_test_lines() {
         let log = "\
 generic-test name=TestBasic2B iteration=0 clients=1 puts=315 scans=323
 generic-test-phases name=TestBasic2B iteration=0 stop=0.01s restart=0.00s check_delete=1.20s log_check=0.00s
-2026/12/01 12:00:00 [info] noise puts=99 scans=99
+2026/12/01 12:00:00 [info] noise puts=99 scans=99 virtual_ms=5
 generic-test name=TestBasic2B iteration=1 clients=1 puts=352 scans=375
 ";
         assert_eq!(
-            client_ops(log.as_bytes()).unwrap(),
-            Some(315 + 323 + 352 + 375)
+            generic_counts(log.as_bytes()).unwrap(),
+            GenericCounts {
+                ops: Some(315 + 323 + 352 + 375),
+                virtual_ms: None
+            }
+        );
+        let sim =
+            "generic-test name=TestBasic2B seed=7 puts=900 scans=950 virtual_ms=61234 trace=00ff\n";
+        assert_eq!(
+            generic_counts(sim.as_bytes()).unwrap(),
+            GenericCounts {
+                ops: Some(1850),
+                virtual_ms: Some(61234)
+            }
         );
         assert_eq!(
-            client_ops("--- PASS: TestOneSplit3B (1.00s)\n".as_bytes()).unwrap(),
-            None
+            generic_counts("--- PASS: TestOneSplit3B (1.00s)\n".as_bytes()).unwrap(),
+            GenericCounts::default()
         );
     }
 }

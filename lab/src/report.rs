@@ -519,6 +519,7 @@ mod tests {
             cpu_secs: Some(run as f64),
             reported_secs: None,
             ops: None,
+            virtual_secs: None,
             seed: None,
         }
     }

@@ -91,12 +91,16 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_secs: Option<f64>,
     /// Client operations the test reported doing (GenericTest's puts and
-    /// scans, see [`logscan::client_ops`]), on either side; absent where it
+    /// scans, see [`logscan::generic_counts`]), on either side; absent where it
     /// reported none. CPU per operation is the fair comparison of tests
     /// that run their clients for fixed windows: a faster store does more
     /// operations in them, not the same ones sooner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ops: Option<u64>,
+    /// Virtual seconds a simulated run took (its `virtual_ms=`); absent
+    /// for runs in real time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_secs: Option<f64>,
 }
 
 impl RunRecord {
@@ -362,9 +366,10 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
             Some(format!("could not run {}: {e}", spec.program.display())),
         ),
     };
-    let ops = File::open(&log)
+    let counts = File::open(&log)
         .ok()
-        .and_then(|f| logscan::client_ops(BufReader::new(f)).ok().flatten());
+        .and_then(|f| logscan::generic_counts(BufReader::new(f)).ok())
+        .unwrap_or_default();
     let log = if status == Status::Passed {
         let _ = fs::remove_file(&log);
         None
@@ -384,7 +389,8 @@ pub fn run_once(spec: &RunSpec, run: u32, opts: &RunOptions) -> Option<RunRecord
         cpu_secs: usage.map(|u| u.cpu_secs),
         reported_secs,
         seed: spec.seed_of(run),
-        ops,
+        ops: counts.ops,
+        virtual_secs: counts.virtual_ms.map(|ms| ms as f64 / 1000.0),
     })
 }
 
@@ -404,6 +410,7 @@ fn unstarted(spec: &RunSpec, run: u32, why: String) -> RunRecord {
         reported_secs: None,
         seed: spec.seed_of(run),
         ops: None,
+        virtual_secs: None,
     }
 }
 
@@ -604,6 +611,7 @@ mod tests {
             max_rss_kib: Some(2048),
             reported_secs: None,
             ops: None,
+            virtual_secs: None,
             cpu_secs: Some(1.5),
             seed: None,
         };

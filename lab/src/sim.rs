@@ -170,8 +170,8 @@ pub fn sweep(args: &SimArgs) -> Result<ExitCode> {
     Ok(session::exit_status(&records))
 }
 
-/// One row per twin: seeds run, failed, median wall and CPU seconds per
-/// seed, the largest peak RSS, and the first failing seeds.
+/// One row per twin: seeds run, failed, median wall, virtual and CPU
+/// seconds per seed, the largest peak RSS, and the first failing seeds.
 pub fn seed_table(records: &[RunRecord]) -> String {
     let mut by_test: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
     for r in records {
@@ -195,19 +195,23 @@ pub fn seed_table(records: &[RunRecord]) -> String {
             }
             let mut wall: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
             wall.sort_by(f64::total_cmp);
-            let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.cpu_secs).collect();
-            cpu.sort_by(f64::total_cmp);
+            let median_of = |secs: fn(&RunRecord) -> Option<f64>| {
+                let mut v: Vec<f64> = runs.iter().filter_map(|r| secs(r)).collect();
+                v.sort_by(f64::total_cmp);
+                if v.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!("{:.2}", median(&v))
+                }
+            };
             let rss = runs.iter().filter_map(|r| r.max_rss_kib).max();
             vec![
                 name.to_string(),
                 runs.len().to_string(),
                 failing.len().to_string(),
                 format!("{:.2}", median(&wall)),
-                if cpu.is_empty() {
-                    "-".into()
-                } else {
-                    format!("{:.2}", median(&cpu))
-                },
+                median_of(|r| r.virtual_secs),
+                median_of(|r| r.cpu_secs),
                 rss.map_or_else(|| "-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
                 if shown.is_empty() {
                     "-".into()
@@ -223,6 +227,7 @@ pub fn seed_table(records: &[RunRecord]) -> String {
             "SEEDS",
             "FAILED",
             "MEDIAN s",
+            "VIRTUAL s",
             "CPU s",
             "PEAK RSS MiB",
             "FAILING SEEDS",
@@ -262,6 +267,7 @@ mod tests {
             cpu_secs: Some(0.5),
             reported_secs: None,
             ops: None,
+            virtual_secs: Some(seed as f64),
             seed: Some(seed),
         }
     }
@@ -292,6 +298,13 @@ mod tests {
         let table = seed_table(&records);
         let row_a = table.lines().find(|l| l.starts_with("TestA2B")).unwrap();
         assert!(row_a.contains(" 3 ") && row_a.ends_with("12 13"), "{row_a}");
+        // Seeds 11, 12, 13: median wall 1.20 s, median virtual 12.00 s.
+        assert!(
+            row_a.contains(" 1.20 ") && row_a.contains(" 12.00 "),
+            "{row_a}"
+        );
+        let header = table.lines().next().unwrap();
+        assert!(header.contains("MEDIAN s  VIRTUAL s  CPU s"), "{header}");
         let row_b = table.lines().find(|l| l.starts_with("TestB3B")).unwrap();
         assert!(row_b.ends_with('-'), "{row_b}");
         assert_eq!(

@@ -89,6 +89,7 @@ fn record(
         cpu_secs: Some(secs * 1.3),
         reported_secs: None,
         ops: None,
+        virtual_secs: None,
         seed: None,
     }
 }

@@ -804,6 +804,7 @@ pub fn junit_records(report: &GradeReport, records: &[RunRecord]) -> Vec<RunReco
                 cpu_secs: None,
                 reported_secs: None,
                 ops: None,
+                virtual_secs: None,
                 seed: None,
             });
         }
@@ -851,6 +852,7 @@ mod tests {
             max_rss_kib: None,
             reported_secs: None,
             ops: None,
+            virtual_secs: None,
             cpu_secs: None,
             seed: None,
         }
