@@ -67,15 +67,9 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
             runs.sort_by_key(|r| r.run);
             let mut secs: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
             secs.sort_by(f64::total_cmp);
-            let mut cpu: Vec<f64> = runs.iter().filter_map(|r| r.cpu_secs).collect();
-            cpu.sort_by(f64::total_cmp);
-            let mut reported: Vec<f64> = runs.iter().filter_map(|r| r.reported_secs).collect();
-            reported.sort_by(f64::total_cmp);
-            let mut per_op: Vec<f64> = runs
+            let per_op = runs
                 .iter()
-                .filter_map(|r| Some(r.cpu_secs? * 1e3 / r.ops.filter(|&n| n > 0)? as f64))
-                .collect();
-            per_op.sort_by(f64::total_cmp);
+                .filter_map(|r| Some(r.cpu_secs? * 1e3 / r.ops.filter(|&n| n > 0)? as f64));
             let passed = runs.iter().filter(|r| r.passed()).count() as u32;
             Summary {
                 name: name.to_string(),
@@ -89,9 +83,9 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
                     .filter_map(|r| r.max_rss_kib)
                     .max()
                     .map(|kib| kib as f64 / 1024.0),
-                median_cpu_secs: (!cpu.is_empty()).then(|| median(&cpu)),
-                median_reported_secs: (!reported.is_empty()).then(|| median(&reported)),
-                median_cpu_ms_per_op: (!per_op.is_empty()).then(|| median(&per_op)),
+                median_cpu_secs: median_of(runs.iter().filter_map(|r| r.cpu_secs)),
+                median_reported_secs: median_of(runs.iter().filter_map(|r| r.reported_secs)),
+                median_cpu_ms_per_op: median_of(per_op),
                 first_failure: runs
                     .iter()
                     .find(|r| !r.passed())
@@ -103,6 +97,13 @@ pub fn summarize(records: &[RunRecord]) -> Vec<Summary> {
             }
         })
         .collect()
+}
+
+/// The median of some values, in any order; `None` if there are none.
+pub fn median_of(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.collect();
+    sorted.sort_by(f64::total_cmp);
+    (!sorted.is_empty()).then(|| median(&sorted))
 }
 
 /// The median of sorted values (mean of the middle two for an even count).
@@ -167,7 +168,8 @@ impl GoSide {
 /// What a Go cell holds for a test Go does not have.
 pub const NOT_IN_GO: &str = "n/a";
 
-fn opt_cell(v: Option<f64>, precision: usize) -> String {
+/// A table cell for a value that may be absent (`-`).
+pub fn opt_cell(v: Option<f64>, precision: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.precision$}"))
 }
 

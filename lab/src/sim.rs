@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::discover::{self, ROOT_PACKAGE};
-use crate::report::{self, layout_table, median};
+use crate::report::{self, layout_table, median_of, opt_cell};
 use crate::runner::{self, RunOptions, RunRecord, SeedEnv, Status};
 use crate::session::{self, plural, Selection};
 use crate::Selector;
@@ -193,26 +193,18 @@ pub fn seed_table(records: &[RunRecord]) -> String {
             if failing.len() > SHOWN_SEEDS {
                 shown.push("…".into());
             }
-            let mut wall: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-            wall.sort_by(f64::total_cmp);
-            let median_of = |secs: fn(&RunRecord) -> Option<f64>| {
-                let mut v: Vec<f64> = runs.iter().filter_map(|r| secs(r)).collect();
-                v.sort_by(f64::total_cmp);
-                if v.is_empty() {
-                    "-".to_string()
-                } else {
-                    format!("{:.2}", median(&v))
-                }
+            let median_cell = |secs: fn(&RunRecord) -> Option<f64>| {
+                opt_cell(median_of(runs.iter().filter_map(|r| secs(r))), 2)
             };
             let rss = runs.iter().filter_map(|r| r.max_rss_kib).max();
             vec![
                 name.to_string(),
                 runs.len().to_string(),
                 failing.len().to_string(),
-                format!("{:.2}", median(&wall)),
-                median_of(|r| r.virtual_secs),
-                median_of(|r| r.cpu_secs),
-                rss.map_or_else(|| "-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+                median_cell(|r| Some(r.seconds)),
+                median_cell(|r| r.virtual_secs),
+                median_cell(|r| r.cpu_secs),
+                opt_cell(rss.map(|kib| kib as f64 / 1024.0), 1),
                 if shown.is_empty() {
                     "-".into()
                 } else {
