@@ -69,7 +69,8 @@ pub struct SimConfig {
     /// Stores, with ids 1..=stores, all holding region 1 at the start.
     pub stores: usize,
     /// Each store's configuration (the test preset, by default, without
-    /// fsyncs, with the seed mixed into raft's election timeouts).
+    /// fsyncs or write-ahead logs, with the seed mixed into raft's
+    /// election timeouts).
     pub cfg: Config,
     /// Latency and loss of the network.
     pub net: NetConfig,
@@ -80,8 +81,12 @@ impl SimConfig {
     pub fn new(seed: u64, stores: usize) -> Self {
         let mut cfg = Config::new_test_config();
         // A simulated crash is an orderly stop inside one process: the OS
-        // keeps every write, and an fsync would only cost wall time.
+        // keeps every write, and an fsync would only cost wall time. For
+        // the same reason the engines keep no write-ahead log: closing a
+        // stopped store's DBs flushes their memtables, and the restart
+        // reads them from disk without replaying a log.
         cfg.raft_sync_log = false;
+        cfg.engine.write_ahead_log = false;
         cfg.raft_seed = seed;
         SimConfig {
             seed,

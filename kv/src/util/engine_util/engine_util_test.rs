@@ -382,6 +382,53 @@ fn engines_write_close_reopen_destroy() {
     assert!(!std::path::Path::new(&raft_path).exists());
 }
 
+/// Bytes in the RocksDB write-ahead logs (`*.log`) of a DB directory.
+fn wal_bytes(path: &str) -> u64 {
+    std::fs::read_dir(path)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn engines_without_a_log_keep_their_writes_across_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv_path = dir.path().join("kv").to_str().unwrap().to_string();
+    let raft_path = dir.path().join("raft").to_str().unwrap().to_string();
+    let opts = EngineOptions {
+        write_ahead_log: false,
+        ..EngineOptions::small()
+    };
+    let engines = Engines::open(&kv_path, &raft_path, &opts).unwrap();
+    let logged = (wal_bytes(&kv_path), wal_bytes(&raft_path));
+
+    let mut kv_wb = WriteBatch::new();
+    kv_wb.set_cf(CF_DEFAULT, b"k", b"v");
+    engines.write_kv(&kv_wb).unwrap();
+    // A batch asking for an fsync is written too: there is no log to sync.
+    let mut raft_wb = WriteBatch::new();
+    raft_wb.set_sync(true);
+    raft_wb.set_cf(CF_RAFT, b"log", b"entry");
+    engines.write_raft(&raft_wb).unwrap();
+    assert_eq!((wal_bytes(&kv_path), wal_bytes(&raft_path)), logged);
+    engines.close().unwrap();
+
+    // Closing flushed the memtables: a reopen (with or without a log)
+    // reads both writes.
+    let engines = Engines::open(&kv_path, &raft_path, &EngineOptions::small()).unwrap();
+    assert_eq!(
+        get_cf(&engines.kv, CF_DEFAULT, b"k").unwrap(),
+        Some(b"v".to_vec())
+    );
+    assert_eq!(
+        get_cf(&engines.raft, CF_RAFT, b"log").unwrap(),
+        Some(b"entry".to_vec())
+    );
+    engines.destroy().unwrap();
+}
+
 #[test]
 fn types_are_shareable() {
     fn send_sync<T: Send + Sync>() {}

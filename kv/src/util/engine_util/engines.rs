@@ -34,6 +34,13 @@ pub struct EngineOptions {
     pub target_file_size_base: u64,
     /// Info-log files RocksDB keeps in the engine directory.
     pub keep_log_file_num: usize,
+    /// Whether writes go through RocksDB's write-ahead log. Off only where
+    /// every stop is an orderly close (the simulator): closing a DB then
+    /// flushes its memtables, so a reopened store reads everything it
+    /// wrote, but a crash would lose every write since the last flush,
+    /// fsynced or not. Without the log, writes cost no log record and a
+    /// reopen replays nothing.
+    pub write_ahead_log: bool,
 }
 
 impl Default for EngineOptions {
@@ -47,6 +54,7 @@ impl Default for EngineOptions {
             max_background_jobs: 2,
             target_file_size_base: 64 * MIB as u64,
             keep_log_file_num: 10,
+            write_ahead_log: true,
         }
     }
 }
@@ -64,6 +72,7 @@ impl EngineOptions {
             max_background_jobs: 2,
             target_file_size_base: 8 * MIB as u64,
             keep_log_file_num: 2,
+            write_ahead_log: true,
         }
     }
 
@@ -119,6 +128,9 @@ pub struct Engines {
     /// Raft log entries and raft state.
     pub raft: Arc<DB>,
     pub raft_path: String,
+    /// Whether [`Engines::write_kv`] and [`Engines::write_raft`] log their
+    /// writes (see [`EngineOptions::write_ahead_log`]).
+    write_ahead_log: bool,
 }
 
 impl std::fmt::Debug for Engines {
@@ -143,6 +155,7 @@ impl Engines {
             kv_path: kv_path.into(),
             raft: raft.into(),
             raft_path: raft_path.into(),
+            write_ahead_log: true,
         }
     }
 
@@ -155,18 +168,20 @@ impl Engines {
         let (kv_path, raft_path) = (kv_path.into(), raft_path.into());
         let kv = create_db(&kv_path, opts)?;
         let raft = create_db(&raft_path, opts)?;
-        Ok(Engines::new(kv, raft, kv_path, raft_path))
+        let mut engines = Engines::new(kv, raft, kv_path, raft_path);
+        engines.write_ahead_log = opts.write_ahead_log;
+        Ok(engines)
     }
 
     /// Applies `wb` to the kv engine atomically (fsynced if the batch says
-    /// so, see [`WriteBatch::set_sync`]).
+    /// so, see [`WriteBatch::set_sync`], and the engines keep a log).
     pub fn write_kv(&self, wb: &WriteBatch) -> Result<()> {
-        wb.write_to_db(&self.kv)
+        wb.write_to_db_with(&self.kv, wb.sync(), self.write_ahead_log)
     }
 
     /// Applies `wb` to the raft engine atomically.
     pub fn write_raft(&self, wb: &WriteBatch) -> Result<()> {
-        wb.write_to_db(&self.raft)
+        wb.write_to_db_with(&self.raft, wb.sync(), self.write_ahead_log)
     }
 
     /// Bytes the kv engine occupies (SST files plus memtables), what the

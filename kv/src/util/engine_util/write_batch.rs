@@ -118,6 +118,15 @@ impl WriteBatch {
 
     /// Applies the batch atomically, fsynced if `sync`.
     pub fn write_to_db_opt(&self, db: &DB, sync: bool) -> Result<()> {
+        self.write_to_db_with(db, sync, true)
+    }
+
+    /// Applies the batch atomically, through the write-ahead log if `wal`
+    /// (see [`EngineOptions::write_ahead_log`]) and then fsynced if `sync`.
+    /// Without the log there is nothing to fsync: `sync` is ignored.
+    ///
+    /// [`EngineOptions::write_ahead_log`]: super::EngineOptions::write_ahead_log
+    pub(crate) fn write_to_db_with(&self, db: &DB, sync: bool, wal: bool) -> Result<()> {
         if self.entries.is_empty() {
             return Ok(());
         }
@@ -131,7 +140,8 @@ impl WriteBatch {
             }
         }
         let mut opts = WriteOptions::default();
-        opts.set_sync(sync);
+        opts.set_sync(sync && wal);
+        opts.disable_wal(!wal);
         db.write_opt(raw, &opts)?;
         Ok(())
     }
