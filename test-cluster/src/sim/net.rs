@@ -5,7 +5,7 @@
 //! the same messages. The [`Filter`]s are the threaded cluster's own, and
 //! snapshots travel as there (their files copied when sent).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use kv::raftstore::router::RaftstoreRouter;
@@ -44,9 +44,11 @@ struct Inner {
     cfg: NetConfig,
     filters: Vec<Box<dyn Filter>>,
     stores: BTreeMap<u64, (RaftstoreRouter, SnapManager)>,
-    /// In flight, by (due time, sending order).
-    queue: BTreeMap<(u64, u64), RaftMessage>,
-    sent: u64,
+    /// In flight: by due time, and at one due time in the order sent. A
+    /// queue per millisecond keeps the tree to a few keys, so a message
+    /// is moved in and out of it once, not shifted through tree nodes.
+    queue: BTreeMap<u64, VecDeque<RaftMessage>>,
+    in_flight: usize,
 }
 
 /// The network of one simulation (see the module docs).
@@ -68,7 +70,7 @@ impl SimNetwork {
                 filters: Vec::new(),
                 stores: BTreeMap::new(),
                 queue: BTreeMap::new(),
-                sent: 0,
+                in_flight: 0,
             }),
         }
     }
@@ -102,7 +104,7 @@ impl SimNetwork {
 
     /// When the next message is due, if any is in flight.
     pub(super) fn next_due(&self) -> Option<u64> {
-        self.inner().queue.keys().next().map(|(due, _)| *due)
+        self.inner().queue.keys().next().copied()
     }
 
     /// Takes the next message due at or before `now`, with the router of
@@ -110,11 +112,15 @@ impl SimNetwork {
     /// message is lost).
     pub(super) fn pop_due(&self, now: u64) -> Option<(RaftMessage, Option<RaftstoreRouter>)> {
         let mut inner = self.inner();
-        let (&key, _) = inner.queue.iter().next()?;
-        if key.0 > now {
+        let mut first = inner.queue.first_entry()?;
+        if *first.key() > now {
             return None;
         }
-        let msg = inner.queue.remove(&key).expect("just seen");
+        let msg = first.get_mut().pop_front().expect("no empty queue is kept");
+        if first.get().is_empty() {
+            first.remove();
+        }
+        inner.in_flight -= 1;
         let to = msg.to_peer.map_or(0, |p| p.store_id);
         let router = inner.stores.get(&to).map(|(r, _)| r.clone());
         Some((msg, router))
@@ -122,7 +128,7 @@ impl SimNetwork {
 
     /// Messages in flight.
     pub fn in_flight(&self) -> usize {
-        self.inner().queue.len()
+        self.inner().in_flight
     }
 }
 
@@ -162,9 +168,8 @@ impl Transport for SimNetwork {
             }
         };
         if let Some(due) = due {
-            inner.sent += 1;
-            let seq = inner.sent;
-            inner.queue.insert((due, seq), msg);
+            inner.queue.entry(due).or_default().push_back(msg);
+            inner.in_flight += 1;
         }
         for f in &inner.filters {
             f.after();
