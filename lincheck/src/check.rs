@@ -15,6 +15,8 @@
 //! return was absent. (Scans are thus checked key by key, not as one
 //! atomic snapshot.)
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::history::{Bytes, Call, History, Op, Outcome, Read};
@@ -56,18 +58,33 @@ impl std::fmt::Display for Violation {
 /// About how many per-key operations are held at a time: keys are
 /// checked in batches of consecutive keys whose histories add up to about
 /// this many (a long history's scans add up to tens of millions of them,
-/// every scan being a read of every key in its range), so a batch's
-/// histories take some 40 MB however long the history is.
+/// every scan being a read of every key in its range), so the batches in
+/// hand take some 40 MB however long the history is.
 const KEY_OPS_PER_BATCH: usize = 1 << 20;
+
+/// Most threads one check uses.
+const MAX_THREADS: usize = 4;
 
 /// Checks the whole history: linearizable per key, with failed calls left
 /// out, unknown reads ignored and unknown writes free to apply late or never.
+/// Batches of keys are checked on as many threads as there are cores (at
+/// most [`MAX_THREADS`]), each holding its share of the batch budget; the
+/// answer does not depend on how many.
 pub fn check(history: &History) -> Result<Summary, Violation> {
-    check_in_batches(history, KEY_OPS_PER_BATCH)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    check_in_batches(history, KEY_OPS_PER_BATCH / threads, threads)
 }
 
-/// [`check`], holding about `batch_ops` per-key operations at a time.
-pub(crate) fn check_in_batches(history: &History, batch_ops: usize) -> Result<Summary, Violation> {
+/// [`check`], `threads` batches at a time, each of about `batch_ops`
+/// per-key operations. The violation reported is the one of the first key
+/// (in key order) whose history fails, whichever thread finds it.
+pub(crate) fn check_in_batches(
+    history: &History,
+    batch_ops: usize,
+    threads: usize,
+) -> Result<Summary, Violation> {
     let checked = checked_ops(history)?;
     let keys = keys_of(&checked);
     let mut written: Vec<&Bytes> = checked
@@ -80,20 +97,14 @@ pub(crate) fn check_in_batches(history: &History, batch_ops: usize) -> Result<Su
     written.sort_unstable();
     written.dedup();
     let sizes = key_op_bounds(&checked, &keys);
-    // Values are compared only within one key's history, so one id per
-    // distinct value serves every key.
-    let mut ids: HashMap<&Bytes, u32> = HashMap::default();
-    let mut summary = Summary::default();
-    let mut from = 0;
-    while from < keys.len() {
-        let mut to = from + 1;
-        let mut held = sizes[from];
-        while to < keys.len() && held + sizes[to] <= batch_ops {
-            held += sizes[to];
-            to += 1;
-        }
-        let batch = &keys[from..to];
-        let per_key = split_by_key(&checked, &written, batch, &sizes[from..to], &mut ids);
+    let batches = cut_batches(&sizes, batch_ops);
+    let check_batch = |range: &std::ops::Range<usize>| -> Result<Summary, Violation> {
+        // Values are compared only within one key's history, so ids need
+        // only be distinct within the batch.
+        let mut ids: HashMap<&Bytes, u32> = HashMap::default();
+        let batch = &keys[range.clone()];
+        let per_key = split_by_key(&checked, &written, batch, &sizes[range.clone()], &mut ids);
+        let mut summary = Summary::default();
         for (key, ops) in batch.iter().zip(per_key) {
             if ops.is_empty() {
                 continue;
@@ -102,9 +113,64 @@ pub(crate) fn check_in_batches(history: &History, batch_ops: usize) -> Result<Su
             summary.key_ops += ops.len();
             summary.states += check_key(history, key, &ops)?;
         }
-        from = to;
+        Ok(summary)
+    };
+    // Batches are handed out in order and a taken batch is always
+    // finished, so when one fails every batch before it is checked too.
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(range) = batches.get(i) else { break };
+            let result = check_batch(range);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            done.push((i, result));
+        }
+        done
+    };
+    let mut results: Vec<(usize, Result<Summary, Violation>)> = if threads <= 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut all = work();
+            for h in helpers {
+                all.extend(h.join().expect("a check thread panicked"));
+            }
+            all
+        })
+    };
+    results.sort_unstable_by_key(|(i, _)| *i);
+    let mut summary = Summary::default();
+    for (_, result) in results {
+        let s = result?;
+        summary.keys += s.keys;
+        summary.key_ops += s.key_ops;
+        summary.states += s.states;
     }
     Ok(summary)
+}
+
+/// Consecutive key ranges whose bounds (`sizes`) add up to at most
+/// `batch_ops` each (a single key above it makes a batch of its own).
+fn cut_batches(sizes: &[usize], batch_ops: usize) -> Vec<std::ops::Range<usize>> {
+    let mut batches = Vec::new();
+    let mut from = 0;
+    while from < sizes.len() {
+        let mut to = from + 1;
+        let mut held = sizes[from];
+        while to < sizes.len() && held + sizes[to] <= batch_ops {
+            held += sizes[to];
+            to += 1;
+        }
+        batches.push(from..to);
+        from = to;
+    }
+    batches
 }
 
 /// For each of `keys` (sorted), at least as many operations as its

@@ -223,35 +223,45 @@ fn scans_are_reads_of_every_key_in_range() {
 #[test]
 fn scans_across_key_batches_are_checked_in_each() {
     // Batches of 1,000 per-key operations, 5,000 of them here (a put and
-    // a scan's read per key), and scans spanning every batch.
-    let check = |h: &History| crate::check::check_in_batches(h, 1_000);
-    let n = 2_500;
-    let keys: Vec<String> = (0..n).map(|i| format!("k{i:05}")).collect();
-    let mut h = H::default();
-    for key in &keys {
-        h = h.put(1, key, "v", 0, 10);
-    }
-    let all: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
-    let good = h.op(2, scan("", ""), (20, Some(30)), pairs(&all));
-    let summary = check(&good.history()).unwrap();
-    assert_eq!((summary.keys, summary.key_ops), (n, 2 * n));
+    // a scan's read per key), and scans spanning every batch; checked on
+    // one thread and on three, with the same answers.
+    for threads in [1, 3] {
+        let check = |h: &History| crate::check::check_in_batches(h, 1_000, threads);
+        let n = 2_500;
+        let keys: Vec<String> = (0..n).map(|i| format!("k{i:05}")).collect();
+        let puts = || {
+            keys.iter()
+                .fold(H::default(), |h, key| h.put(1, key, "v", 0, 10))
+        };
+        let all: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), "v")).collect();
+        let good = puts().op(2, scan("", ""), (20, Some(30)), pairs(&all));
+        let summary = check(&good.history()).unwrap();
+        assert_eq!((summary.keys, summary.key_ops), (n, 2 * n));
 
-    // The same scan missing one key of the last batch, and one more key the
-    // scan returned but no one wrote: both are caught.
-    let mut h = H::default();
-    for key in &keys {
-        h = h.put(1, key, "v", 0, 10);
+        // The same scan missing one key of the last batch, and one more key
+        // the scan returned but no one wrote: both are caught.
+        let missing = puts().op(2, scan("", ""), (20, Some(30)), pairs(&all[..n - 1]));
+        let v = check(&missing.history()).unwrap_err();
+        assert_eq!(v.key, keys[n - 1].as_str().into());
+        let invented = H::default().put(1, "a", "1", 0, 10).op(
+            2,
+            scan("", ""),
+            (20, Some(30)),
+            pairs(&[("a", "1"), ("b", "2")]),
+        );
+        assert_eq!(check(&invented.history()).unwrap_err().key, "b".into());
+
+        // Keys missing from the first and the last batch: the first key's
+        // violation is the one reported, whichever thread meets which.
+        let mut gaps = all.clone();
+        gaps.remove(n - 1);
+        gaps.remove(10);
+        let two = puts().op(2, scan("", ""), (20, Some(30)), pairs(&gaps));
+        assert_eq!(
+            check(&two.history()).unwrap_err().key,
+            keys[10].as_str().into()
+        );
     }
-    let missing = h.op(2, scan("", ""), (20, Some(30)), pairs(&all[..n - 1]));
-    let v = check(&missing.history()).unwrap_err();
-    assert_eq!(v.key, keys[n - 1].as_str().into());
-    let invented = H::default().put(1, "a", "1", 0, 10).op(
-        2,
-        scan("", ""),
-        (20, Some(30)),
-        pairs(&[("a", "1"), ("b", "2")]),
-    );
-    assert_eq!(check(&invented.history()).unwrap_err().key, "b".into());
 }
 
 #[test]
