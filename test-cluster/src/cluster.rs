@@ -3,7 +3,7 @@
 //! helpers the suites are written with.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,7 @@ impl Cluster {
     pub fn start(&mut self) {
         for store_id in 1..=self.count as u64 {
             let nonce = self.rand() % 1_000_000_000;
-            let (dir, engines) = open_store_dir(store_id, nonce, &self.cfg);
+            let (dir, engines) = open_store_dir(&std::env::temp_dir(), store_id, nonce, &self.cfg);
             self.db_paths
                 .insert(store_id, dir.to_string_lossy().into_owned());
             self.dirs.push(dir);
@@ -664,10 +664,15 @@ pub(crate) fn scan_bound<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
 }
 
 /// Makes a store's data directory (with `kv`, `raft` and `snap` inside)
-/// under the temp dir and opens its engines there; `nonce` keeps clusters
-/// of one process apart.
-pub(crate) fn open_store_dir(store_id: u64, nonce: u64, cfg: &Config) -> (PathBuf, Engines) {
-    let dir = std::env::temp_dir().join(format!(
+/// under `root` and opens its engines there; `nonce` keeps clusters of
+/// one process apart.
+pub(crate) fn open_store_dir(
+    root: &Path,
+    store_id: u64,
+    nonce: u64,
+    cfg: &Config,
+) -> (PathBuf, Engines) {
+    let dir = root.join(format!(
         "test-raftstore-{}-{}-{}",
         std::process::id(),
         store_id,

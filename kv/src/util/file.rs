@@ -10,6 +10,19 @@ pub fn get_file_size(path: impl AsRef<Path>) -> io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
+/// Total and available bytes of the file system holding `path`.
+pub fn disk_usage(path: impl AsRef<Path>) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_ref().as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs only writes into the zeroed struct we pass.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let frsize = st.f_frsize as u64;
+    Some((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
+}
+
 /// True if `path` exists and is not a directory.
 pub fn file_exists(path: impl AsRef<Path>) -> bool {
     std::fs::metadata(path)

@@ -32,7 +32,7 @@ pub mod generic;
 mod net;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
@@ -74,6 +74,28 @@ pub struct SimConfig {
     pub cfg: Config,
     /// Latency and loss of the network.
     pub net: NetConfig,
+    /// Where the stores' data directories go (by default
+    /// [`memory_data_dir`]).
+    pub data_dir: PathBuf,
+}
+
+/// Free space a memory file system must have for a simulation to keep its
+/// stores there: a five-store run writes some tens of MiB.
+const MEMORY_DIR_MIN_FREE: u64 = 1 << 30;
+
+/// Where a simulation keeps its stores by default: the memory file system
+/// `/dev/shm` when there is one with at least 1 GiB free, else the temp
+/// dir. A simulated disk only has to outlast a store's restart, not the
+/// process, and in memory RocksDB's fsyncs (opening a DB syncs its
+/// manifest and options files, closing one syncs the tables its memtables
+/// flush to) cost nothing: they are wall time a simulation would spend
+/// waiting on the real disk without simulating anything.
+pub fn memory_data_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    match kv::util::file::disk_usage(shm) {
+        Some((_, free)) if free >= MEMORY_DIR_MIN_FREE && shm.is_dir() => shm.to_path_buf(),
+        _ => std::env::temp_dir(),
+    }
 }
 
 impl SimConfig {
@@ -93,6 +115,7 @@ impl SimConfig {
             stores,
             cfg,
             net: NetConfig::default(),
+            data_dir: memory_data_dir(),
         }
     }
 }
@@ -211,7 +234,7 @@ impl Sim {
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let nonce = RUNS.fetch_add(1, Ordering::Relaxed);
         for store_id in 1..=cfg.stores as u64 {
-            let (dir, engines) = open_store_dir(store_id, nonce, &sim.cfg);
+            let (dir, engines) = open_store_dir(&cfg.data_dir, store_id, nonce, &sim.cfg);
             sim.dirs.insert(store_id, dir);
             sim.engines.insert(store_id, engines);
         }

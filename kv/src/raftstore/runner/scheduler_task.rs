@@ -85,7 +85,7 @@ impl SchedulerTaskHandler {
     }
 
     fn on_store_heartbeat(&self, mut stats: StoreStats, engines: &Engines, path: &str) {
-        let (capacity, free) = disk_usage(path).unwrap_or((0, 0));
+        let (capacity, free) = crate::util::file::disk_usage(path).unwrap_or((0, 0));
         let used = stats.used_size + engines.approximate_size();
         stats.capacity = capacity;
         stats.used_size = used;
@@ -94,18 +94,6 @@ impl SchedulerTaskHandler {
             tracing::debug!(%e, "store heartbeat failed");
         }
     }
-}
-
-/// Total and available bytes of the file system holding `path`.
-fn disk_usage(path: &str) -> Option<(u64, u64)> {
-    let c_path = std::ffi::CString::new(path).ok()?;
-    // SAFETY: statvfs only writes into the zeroed struct we pass.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    let frsize = st.f_frsize as u64;
-    Some((st.f_blocks as u64 * frsize, st.f_bavail as u64 * frsize))
 }
 
 /// Turns a heartbeat answer (an operator step) into an admin command for
