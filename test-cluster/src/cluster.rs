@@ -663,6 +663,34 @@ pub(crate) fn scan_bound<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
     }
 }
 
+/// Removes the store directories under `root` that processes no longer
+/// running left behind (killed before they could remove them: a sweep's
+/// timed-out run, say), so that they do not pile up, in memory when `root`
+/// is a memory file system. A directory of a live process is never touched.
+pub(crate) fn remove_orphan_store_dirs(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(STORE_DIR_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// How a store's data directory's name starts; the owner's process id
+/// follows.
+const STORE_DIR_PREFIX: &str = "test-raftstore-";
+
 /// Makes a store's data directory (with `kv`, `raft` and `snap` inside)
 /// under `root` and opens its engines there; `nonce` keeps clusters of
 /// one process apart.
@@ -673,7 +701,7 @@ pub(crate) fn open_store_dir(
     cfg: &Config,
 ) -> (PathBuf, Engines) {
     let dir = root.join(format!(
-        "test-raftstore-{}-{}-{}",
+        "{STORE_DIR_PREFIX}{}-{}-{}",
         std::process::id(),
         store_id,
         nonce
@@ -800,4 +828,25 @@ pub(crate) fn leader_retry(resp: &RaftCmdResponse) -> Option<Option<Peer>> {
     let retry =
         err.stale_command.is_some() || err.epoch_not_match.is_some() || err.not_leader.is_some();
     retry.then(|| err.not_leader.as_ref().and_then(|n| n.leader))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_store_dirs_of_dead_processes_are_removed() {
+        let root = std::env::temp_dir().join(format!("orphans-{}", std::process::id()));
+        let mine = root.join(format!("{STORE_DIR_PREFIX}{}-1-0", std::process::id()));
+        // Above any pid Linux hands out (at most 2^22).
+        let dead = root.join(format!("{STORE_DIR_PREFIX}4000000000-1-0"));
+        let other = root.join("something-else");
+        for d in [&mine, &dead, &other] {
+            std::fs::create_dir_all(d.join("kv")).unwrap();
+        }
+        remove_orphan_store_dirs(&root);
+        assert!(mine.exists() && other.exists());
+        assert!(!dead.exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -55,7 +55,7 @@ pub use exec::{JoinHandle, SimHandle};
 pub use generic::{run_generic, GenericReport};
 pub use net::{NetConfig, SimNetwork};
 
-use crate::cluster::{bootstrap_stores, open_store_dir};
+use crate::cluster::{bootstrap_stores, open_store_dir, remove_orphan_store_dirs};
 use crate::filter::Filter;
 use crate::outcome::{Outcome, Refusal, Uncertain};
 use crate::rng::Rng;
@@ -232,6 +232,8 @@ impl Sim {
         };
         // Two simulations of one process never share a directory.
         static RUNS: AtomicU64 = AtomicU64::new(0);
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| remove_orphan_store_dirs(&cfg.data_dir));
         let nonce = RUNS.fetch_add(1, Ordering::Relaxed);
         for store_id in 1..=cfg.stores as u64 {
             let (dir, engines) = open_store_dir(&cfg.data_dir, store_id, nonce, &sim.cfg);
