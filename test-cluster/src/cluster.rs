@@ -666,8 +666,11 @@ pub(crate) fn scan_bound<'a>(a: &'a [u8], b: &'a [u8]) -> &'a [u8] {
 /// Removes the store directories under `root` that processes no longer
 /// running left behind (killed before they could remove them: a sweep's
 /// timed-out run, say), so that they do not pile up, in memory when `root`
-/// is a memory file system. A directory of a live process is never touched.
+/// is a memory file system. A directory of a live process is never
+/// touched, nor one made in the last hour (its process may live in another
+/// pid namespace that shares `root`).
 pub(crate) fn remove_orphan_store_dirs(root: &Path) {
+    const MIN_AGE: Duration = Duration::from_secs(3600);
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
@@ -681,7 +684,13 @@ pub(crate) fn remove_orphan_store_dirs(root: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= MIN_AGE);
+        if old && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -841,11 +850,19 @@ mod tests {
         // Above any pid Linux hands out (at most 2^22).
         let dead = root.join(format!("{STORE_DIR_PREFIX}4000000000-1-0"));
         let other = root.join("something-else");
-        for d in [&mine, &dead, &other] {
+        let young_dead = root.join(format!("{STORE_DIR_PREFIX}4000000001-1-0"));
+        for d in [&mine, &dead, &other, &young_dead] {
             std::fs::create_dir_all(d.join("kv")).unwrap();
         }
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        for d in [&mine, &dead, &other] {
+            std::fs::File::open(d)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
         remove_orphan_store_dirs(&root);
-        assert!(mine.exists() && other.exists());
+        assert!(mine.exists() && other.exists() && young_dead.exists());
         assert!(!dead.exists());
         std::fs::remove_dir_all(&root).unwrap();
     }
